@@ -1,0 +1,105 @@
+#include "proxy/access_log.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+#include <boost/asio/post.hpp>
+
+namespace ignite::proxy {
+
+namespace {
+
+// Whole lines from different threads must not interleave on the same stderr.
+std::mutex& stderr_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+void write_all(std::string_view text) {
+  std::lock_guard lock(stderr_mutex());
+  while (!text.empty()) {
+    auto n = ::write(STDERR_FILENO, text.data(), text.size());
+    if (n <= 0) return;  // stderr gone: logging must never take the proxy down
+    text.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// "2026-11-27T07:12:33.123Z"; the date part is formatted once per second per thread.
+void append_time(std::string& out) {
+  thread_local std::time_t cached_second = -1;
+  thread_local char cached[24];
+  auto now = std::chrono::system_clock::now();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+  std::time_t second = static_cast<std::time_t>(ms / 1000);
+  if (second != cached_second) {
+    std::tm tm{};
+    gmtime_r(&second, &tm);
+    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_second = second;
+  }
+  char frac[8];
+  std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms % 1000));
+  out.append(cached).append(frac);
+}
+
+}  // namespace
+
+void access_log::append_escaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char esc[8];
+          std::snprintf(esc, sizeof esc, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+          out += esc;
+        } else {
+          out += c;
+        }
+    }
+  }
+}
+
+void access_log::request(const request_record& r) {
+  bool was_empty = buffer_.empty();
+  buffer_.append("{\"time\":\"");
+  append_time(buffer_);
+  buffer_.append("\",\"event\":\"request\",\"execution_id\":\"").append(r.execution_id).append("\"");
+  if (!r.app_id.empty()) {
+    buffer_.append(",\"app\":\"").append(r.app_id).append("\",\"version\":").append(r.version);
+  }
+  char numbers[96];
+  std::snprintf(numbers, sizeof numbers, ",\"status\":%u,\"duration_ms\":%.3f,\"cold_start\":%s", r.status,
+                r.duration_ms, r.cold_start ? "true" : "false");
+  buffer_.append(numbers);
+  if (r.error != proxy_error::none) buffer_.append(",\"error\":\"").append(row_of(r.error).code).append("\"");
+  buffer_.append("}\n");
+  // The first line of a turn schedules the write; later lines of the same turn ride along.
+  if (was_empty) boost::asio::post(ctx_, [this] { flush(); });
+  else if (buffer_.size() > 64 * 1024) flush();
+}
+
+void access_log::flush() {
+  if (buffer_.empty()) return;
+  write_all(buffer_);
+  buffer_.clear();
+}
+
+void access_log::event(std::string_view event, std::string_view fields_json) {
+  std::string line = "{\"time\":\"";
+  append_time(line);
+  line.append("\",\"event\":\"").append(event).append("\"");
+  if (!fields_json.empty()) line.append(",").append(fields_json);
+  line.append("}\n");
+  write_all(line);
+}
+
+}  // namespace ignite::proxy

@@ -1,0 +1,158 @@
+#include "proxy/header_rewriter.hpp"
+
+#include <array>
+#include <charconv>
+
+namespace ignite::proxy {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+bool istarts_with(std::string_view s, std::string_view lower_prefix) noexcept {
+  return s.size() >= lower_prefix.size() && iequals(s.substr(0, lower_prefix.size()), lower_prefix);
+}
+
+// The header names listed in Connection fields (RFC 9110 7.6.1): also hop-by-hop.
+// Bounded at 32 names without allocating; a peer listing more gets only the first 32
+// removed (the fixed hop-by-hop set is always removed).
+class connection_tokens {
+ public:
+  explicit connection_tokens(const http::fields& fields) {
+    for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
+         ++it) {
+      std::string_view list = it->value();
+      while (!list.empty()) {
+        auto comma = list.find(',');
+        auto token = list.substr(0, comma);
+        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
+        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        if (!token.empty()) {
+          if (count_ < tokens_.size()) tokens_[count_++] = token;
+        }
+        if (comma == std::string_view::npos) break;
+        list.remove_prefix(comma + 1);
+      }
+    }
+  }
+
+  bool names(std::string_view header) const noexcept {
+    for (std::size_t i = 0; i < count_; ++i)
+      if (iequals(tokens_[i], header)) return true;
+    return false;
+  }
+
+ private:
+  std::array<std::string_view, 32> tokens_{};
+  std::size_t count_ = 0;
+};
+
+bool is_forwarded_header(std::string_view name) noexcept {
+  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host");
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(name).append(": ").append(value).append("\r\n");
+}
+
+void append_number(std::string& out, std::uint64_t n) {
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  out.append(digits, end);
+}
+
+}  // namespace
+
+bool is_hop_by_hop(std::string_view name) noexcept {
+  return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
+         iequals(name, "trailer") || iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
+         istarts_with(name, "proxy-");
+}
+
+bool is_platform_header(std::string_view name) noexcept { return istarts_with(name, "x-ignite-"); }
+
+void write_upstream_head(const http::fields& client, const forward_facts& facts, std::size_t body_size,
+                         std::string& out) {
+  out.append("POST /");
+  if (!facts.query.empty()) out.append("?").append(facts.query);
+  out.append(" HTTP/1.1\r\n");
+  append_field(out, "Host", facts.host);
+
+  connection_tokens connection(client);
+  for (const auto& f : client) {
+    switch (f.name()) {
+      case http::field::host:
+      case http::field::content_length:
+      case http::field::expect:  // answered by the proxy itself
+        continue;
+      default:
+        break;
+    }
+    auto name = f.name_string();
+    if (is_hop_by_hop(name) || is_platform_header(name) || connection.names(name) || is_forwarded_header(name))
+      continue;
+    append_field(out, name, f.value());
+  }
+  // Several X-Forwarded-For fields form one list (RFC 9110 5.3); the peer goes last.
+  // -Proto and -Host describe this hop and are never taken from the client.
+  out.append("X-Forwarded-For: ");
+  for (const auto& f : client)
+    if (iequals(f.name_string(), "x-forwarded-for")) out.append(f.value()).append(", ");
+  out.append(facts.client_ip).append("\r\n");
+  append_field(out, "X-Forwarded-Proto", facts.proto);
+  append_field(out, "X-Forwarded-Host", facts.host);
+  out.append("Content-Length: ");
+  append_number(out, body_size);
+  out.append("\r\n");
+  append_field(out, "x-ignite-execution-id", facts.execution_id);
+  append_field(out, "x-ignite-app-id", facts.app_id);
+  append_field(out, "x-ignite-org", facts.org);
+  append_field(out, "x-ignite-app", facts.app);
+  append_field(out, "x-ignite-version", facts.version);
+  append_field(out, "x-ignite-cold-start", facts.cold_start ? "true" : "false");
+  out.append("x-ignite-deadline-ms: ");
+  append_number(out, facts.deadline_unix_ms);
+  out.append("\r\n");
+  append_field(out, "x-ignite-source", facts.source);
+  out.append("\r\n");
+}
+
+void write_client_head(unsigned status, std::string_view reason, const http::fields& pod, client_framing framing,
+                       std::uint64_t content_length, bool keep_alive, std::string_view execution_id,
+                       bool cold_start, std::string& out) {
+  out.append("HTTP/1.1 ");
+  append_number(out, status);
+  out.append(" ").append(reason.empty() ? std::string_view("-") : reason).append("\r\n");
+  connection_tokens connection(pod);
+  for (const auto& f : pod) {
+    auto name = f.name_string();
+    if (f.name() == http::field::content_length) continue;
+    if (is_hop_by_hop(name) || is_platform_header(name) || connection.names(name)) continue;
+    append_field(out, name, f.value());
+  }
+  switch (framing) {
+    case client_framing::content_length:
+      out.append("Content-Length: ");
+      append_number(out, content_length);
+      out.append("\r\n");
+      break;
+    case client_framing::chunked: out.append("Transfer-Encoding: chunked\r\n"); break;
+    case client_framing::close_delimited:
+    case client_framing::none: break;
+  }
+  if (!keep_alive) out.append("Connection: close\r\n");
+  append_field(out, "x-ignite-execution-id", execution_id);
+  append_field(out, "x-ignite-cold-start", cold_start ? "true" : "false");
+  out.append("\r\n");
+}
+
+}  // namespace ignite::proxy

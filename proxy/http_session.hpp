@@ -1,0 +1,79 @@
+#pragma once
+// One client connection, from accept to close, as a single coroutine that reads in the
+// order a request lives (see README, "Life of a request"):
+//   wait_for_request → read_head → check_head → route → read_body → connect_upstream
+//   → send_request → read_response_head → relay_response → log.
+// One watchdog timer per session enforces every timeout: it holds the current deadline
+// and, when it passes, cancels the socket being waited on; the coroutine then sees
+// operation_aborted with timed_out_ set and answers according to the phase it was in.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/proxy_error.hpp"
+
+namespace ignite::proxy {
+
+class worker;
+struct upstream_connection;
+struct version_target;
+
+class http_session : public std::enable_shared_from_this<http_session> {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  http_session(worker& owner, boost::asio::ip::tcp::socket socket);
+  ~http_session();
+
+  // Worker thread. Spawns the session's coroutine; it owns a reference to the session.
+  void start();
+  // Worker thread. Closes the connection now if it is between requests; a request in
+  // flight finishes first and its response says Connection: close.
+  void on_drain();
+  // Worker thread. Closes the connection and aborts any request in flight.
+  void force_close();
+
+ private:
+  friend class worker;
+  struct exchange;  // one request/response, lives in serve()'s frame
+
+  enum class phase : std::uint8_t { idle, head, body, connect, upstream, relay, reply };
+
+  boost::asio::awaitable<void> run(std::shared_ptr<http_session> self);
+  boost::asio::awaitable<bool> serve();
+  boost::asio::awaitable<proxy_error> read_head(exchange& x);
+  boost::asio::awaitable<proxy_error> read_body(exchange& x);
+  boost::asio::awaitable<proxy_error> connect_upstream(exchange& x, const version_target& target);
+  boost::asio::awaitable<proxy_error> forward(exchange& x);
+  boost::asio::awaitable<void> reply_error(exchange& x, proxy_error e, std::string_view why);
+  void finish(exchange& x);
+
+  void set_deadline(clock::time_point deadline);
+  void watch();
+  void on_watch(unsigned generation);
+
+  worker& worker_;
+  boost::asio::ip::tcp::socket client_;
+  boost::asio::steady_timer timer_;
+  boost::beast::flat_buffer buffer_;  // client bytes not yet parsed; released when idle
+  std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)
+  clock::time_point deadline_ = clock::time_point::max();
+  boost::asio::ip::tcp::socket* watched_upstream_ = nullptr;
+  unsigned watch_generation_ = 0;
+  std::size_t registry_index_ = 0;  // in worker::sessions_
+  std::uint32_t requests_served_ = 0;
+  phase phase_ = phase::idle;
+  bool watch_armed_ = false;
+  bool timed_out_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace ignite::proxy

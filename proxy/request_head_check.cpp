@@ -1,0 +1,95 @@
+#include "proxy/request_head_check.hpp"
+
+namespace ignite::proxy {
+
+namespace {
+
+constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view lower_b) noexcept {
+  if (a.size() != lower_b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower_b[i]) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+head_facts fail(proxy_error e, std::string_view why) noexcept {
+  head_facts f;
+  f.error = e;
+  f.why = why;
+  return f;
+}
+
+}  // namespace
+
+std::size_t find_head_end(std::string_view data, std::size_t& scanned) noexcept {
+  // A head ends at the first empty line; lines end in CRLF (a bare LF is caught by
+  // check_request_head, but it still ends a line here so "\n\n" is found and refused).
+  for (std::size_t i = scanned; i < data.size(); ++i) {
+    if (data[i] != '\n') continue;
+    if (i >= 1 && data[i - 1] == '\n') return i + 1;
+    if (i >= 2 && data[i - 1] == '\r' && data[i - 2] == '\n') return i + 1;
+  }
+  scanned = data.size() > 2 ? data.size() - 2 : 0;
+  return 0;
+}
+
+head_facts check_request_head(std::string_view head) noexcept {
+  head_facts facts;
+  unsigned fields = 0;
+  unsigned content_lengths = 0;
+  unsigned transfer_encodings = 0;
+  bool first = true;
+  while (!head.empty()) {
+    auto nl = head.find('\n');
+    if (nl == std::string_view::npos) return fail(proxy_error::bad_request, "request head does not end in CRLF");
+    if (nl == 0 || head[nl - 1] != '\r') return fail(proxy_error::bad_request, "bare LF in request head");
+    auto line = head.substr(0, nl - 1);
+    head.remove_prefix(nl + 1);
+    if (line.find('\r') != std::string_view::npos) return fail(proxy_error::bad_request, "bare CR in request head");
+    if (first) {
+      first = false;
+      facts.http10 = line.size() >= 9 && line.substr(line.size() - 9) == " HTTP/1.0";
+      continue;
+    }
+    if (line.empty()) break;  // the blank line: end of head
+    if (line.front() == ' ' || line.front() == '\t')
+      return fail(proxy_error::bad_request, "obsolete line folding is not accepted");
+    if (++fields > k_max_header_fields)
+      return fail(proxy_error::headers_too_large, "more than 100 header fields");
+    auto colon = line.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+      return fail(proxy_error::bad_request, "malformed header field");
+    auto name = line.substr(0, colon);
+    if (name.back() == ' ' || name.back() == '\t')
+      return fail(proxy_error::bad_request, "whitespace before ':' in a header field");
+    auto value = trim(line.substr(colon + 1));
+    if (iequals(name, "content-length")) {
+      if (++content_lengths > 1) return fail(proxy_error::bad_request, "more than one Content-Length");
+      if (value.empty()) return fail(proxy_error::bad_request, "invalid Content-Length");
+      for (char c : value)
+        if (c < '0' || c > '9') return fail(proxy_error::bad_request, "invalid Content-Length");
+      facts.has_content_length = true;
+    } else if (iequals(name, "transfer-encoding")) {
+      if (++transfer_encodings > 1) return fail(proxy_error::bad_request, "more than one Transfer-Encoding");
+      if (!iequals(value, "chunked"))
+        return fail(proxy_error::bad_request, "only Transfer-Encoding: chunked is accepted");
+      facts.chunked = true;
+    } else if (iequals(name, "host")) {
+      ++facts.host_count;
+    }
+  }
+  if (facts.has_content_length && facts.chunked)
+    return fail(proxy_error::bad_request, "Content-Length and Transfer-Encoding together");
+  if (facts.chunked && facts.http10) return fail(proxy_error::bad_request, "Transfer-Encoding in an HTTP/1.0 request");
+  if (facts.host_count > 1) return fail(proxy_error::bad_request, "more than one Host header");
+  return facts;
+}
+
+}  // namespace ignite::proxy

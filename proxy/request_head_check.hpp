@@ -1,0 +1,34 @@
+#pragma once
+// Checks on the raw bytes of a request head that Beast (1.81) does not make itself:
+// Beast unfolds obs-fold, accepts Content-Length with Transfer-Encoding in one order,
+// accepts any transfer coding and has no header-count limit. Each of those is a request
+// smuggling or resource vector on a public ingress, so the proxy refuses them before
+// Beast parses anything. Pure functions over bytes: no allocation, no Beast.
+
+#include <cstddef>
+#include <string_view>
+
+#include "proxy/proxy_error.hpp"
+
+namespace ignite::proxy {
+
+inline constexpr std::size_t k_max_header_fields = 100;
+
+// Where the head ends in `data`: the offset just past the blank line, 0 if it has not
+// arrived yet. `scanned` is how far a previous call got (so a slow client costs linear
+// work); it is updated.
+std::size_t find_head_end(std::string_view data, std::size_t& scanned) noexcept;
+
+struct head_facts {
+  proxy_error error = proxy_error::none;
+  std::string_view why;          // message for the error body; static text
+  bool has_content_length = false;
+  bool chunked = false;
+  bool http10 = false;
+  unsigned host_count = 0;
+};
+
+// Checks a complete head (request line, fields, blank line) for framing and size rules.
+head_facts check_request_head(std::string_view head) noexcept;
+
+}  // namespace ignite::proxy

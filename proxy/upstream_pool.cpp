@@ -1,0 +1,91 @@
+#include "proxy/upstream_pool.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+namespace ignite::proxy {
+
+namespace net = boost::asio;
+
+namespace {
+
+// A pooled connection is usable only if reading it would block: 0 means the pod closed
+// it (FIN), data means the pod sent something unasked (a late or broken response).
+bool still_open(net::ip::tcp::socket& socket) noexcept {
+  char byte;
+  auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
+upstream_pool::upstream_pool(net::io_context& ctx) : ctx_(ctx), sweep_timer_(ctx) {}
+
+std::unique_ptr<upstream_connection> upstream_pool::take(std::string_view address) {
+  auto it = idle_.find(address);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  while (!list.empty()) {
+    auto conn = std::move(list.back());
+    list.pop_back();
+    if (still_open(conn->socket)) {
+      conn->reused = true;
+      return conn;
+    }
+    boost::system::error_code ignored;
+    conn->socket.close(ignored);
+  }
+  return nullptr;
+}
+
+void upstream_pool::give_back(std::string_view address, std::unique_ptr<upstream_connection> conn) {
+  boost::system::error_code ignored;
+  if (closed_ || conn->buffer.size() != 0) {  // leftover bytes: the stream is out of step
+    conn->socket.close(ignored);
+    return;
+  }
+  auto it = idle_.find(address);
+  if (it == idle_.end()) it = idle_.emplace(std::string(address), idle_list{}).first;
+  auto& list = it->second;
+  if (list.size() >= upstream_limits::k_max_idle_per_pod) {
+    list.front()->socket.close(ignored);
+    list.erase(list.begin());
+  }
+  conn->idle_since = std::chrono::steady_clock::now();
+  list.push_back(std::move(conn));
+}
+
+net::awaitable<void> upstream_pool::sweep() {
+  while (!closed_) {
+    sweep_timer_.expires_after(std::chrono::seconds(1));
+    auto [ec] = co_await sweep_timer_.async_wait(net::as_tuple(net::use_awaitable));
+    if (ec || closed_) co_return;
+    auto oldest_allowed = std::chrono::steady_clock::now() - upstream_limits::k_idle_timeout;
+    for (auto it = idle_.begin(); it != idle_.end();) {
+      auto& list = it->second;
+      auto keep = std::find_if(list.begin(), list.end(),
+                               [&](const auto& c) { return c->idle_since >= oldest_allowed; });
+      list.erase(list.begin(), keep);  // closes the sockets
+      it = list.empty() ? idle_.erase(it) : std::next(it);
+    }
+  }
+}
+
+void upstream_pool::close_all() {
+  closed_ = true;
+  sweep_timer_.cancel();
+  idle_.clear();
+}
+
+std::size_t upstream_pool::idle_count() const noexcept {
+  std::size_t n = 0;
+  for (const auto& [_, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace ignite::proxy

@@ -1,0 +1,73 @@
+#pragma once
+// Keep-alive connections to pods, one pool per worker thread (so no locks), keyed by
+// the pod's address. Idle connections are reused most-recent first and closed after
+// k_idle_timeout — shorter than the keep-alive timeout of common app servers (Node's
+// 5 s), so the proxy, not the pod, normally closes an idle connection and a request is
+// never written into a connection the pod is closing.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+
+namespace ignite::proxy {
+
+namespace upstream_limits {
+inline constexpr std::size_t k_max_idle_per_pod = 64;
+inline constexpr std::chrono::milliseconds k_idle_timeout{4000};
+inline constexpr std::size_t k_relay_buffer_bytes = 16384;
+}  // namespace upstream_limits
+
+// One connection to a pod with the buffers that live as long as it does.
+struct upstream_connection {
+  explicit upstream_connection(boost::asio::io_context& ctx) : socket(ctx) {}
+  boost::asio::ip::tcp::socket socket;
+  boost::beast::flat_buffer buffer;  // response bytes read but not yet parsed
+  std::unique_ptr<char[]> relay;     // body bytes on their way to the client
+  std::chrono::steady_clock::time_point idle_since;
+  bool reused = false;
+};
+
+class upstream_pool {
+ public:
+  explicit upstream_pool(boost::asio::io_context& ctx);
+
+  // An idle connection to `address` that the pod has not closed, or nullptr.
+  // Connections found closed are dropped here, before any byte is written to them.
+  std::unique_ptr<upstream_connection> take(std::string_view address);
+
+  // A connection after a complete response that left it reusable.
+  void give_back(std::string_view address, std::unique_ptr<upstream_connection> conn);
+
+  // A fresh, unconnected connection object on this worker.
+  std::unique_ptr<upstream_connection> make() { return std::make_unique<upstream_connection>(ctx_); }
+
+  // Periodically closes connections idle for longer than k_idle_timeout. Runs on the
+  // worker's io_context until close_all().
+  boost::asio::awaitable<void> sweep();
+
+  void close_all();
+  std::size_t idle_count() const noexcept;
+
+ private:
+  struct string_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  using idle_list = std::vector<std::unique_ptr<upstream_connection>>;  // oldest first
+
+  boost::asio::io_context& ctx_;
+  boost::asio::steady_timer sweep_timer_;
+  std::unordered_map<std::string, idle_list, string_hash, std::equal_to<>> idle_;
+  bool closed_ = false;
+};
+
+}  // namespace ignite::proxy

@@ -1,0 +1,106 @@
+#include "proxy/worker.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "proxy/http_session.hpp"
+
+namespace ignite::proxy {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+worker::worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot)
+    : shared_(shared), snapshot_(std::move(snapshot)) {}
+
+worker::~worker() {
+  stop();
+  join();
+}
+
+void worker::start(tcp::acceptor acceptor) {
+  acceptor_ = std::make_unique<tcp::acceptor>(std::move(acceptor));
+  net::co_spawn(ctx_, accept_loop(), net::detached);
+  net::co_spawn(ctx_, upstream_.sweep(), net::detached);
+  thread_ = std::thread([this] {
+    ctx_.run();
+    log_.flush();
+  });
+}
+
+void worker::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+void worker::publish(std::shared_ptr<const route_snapshot> snapshot) {
+  net::post(ctx_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+}
+
+void worker::begin_drain() {
+  net::post(ctx_, [this] {
+    if (draining_) return;
+    draining_ = true;
+    boost::system::error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
+    // Copy: closing an idle session detaches it from sessions_.
+    auto sessions = sessions_;
+    for (auto* s : sessions) s->on_drain();
+    if (sessions_.empty() && shared_.on_worker_drained) shared_.on_worker_drained();
+  });
+}
+
+void worker::stop() {
+  net::post(ctx_, [this] {
+    draining_ = true;
+    boost::system::error_code ignored;
+    if (acceptor_) acceptor_->close(ignored);
+    auto sessions = sessions_;
+    for (auto* s : sessions) s->force_close();
+    upstream_.close_all();
+    // No ctx_.stop(): every operation was just cancelled, so run() returns once their
+    // handlers have run and every session has been destroyed in order.
+  });
+}
+
+void worker::attach(http_session& s) noexcept {
+  s.registry_index_ = sessions_.size();
+  sessions_.push_back(&s);
+}
+
+void worker::detach(http_session& s) noexcept {
+  auto i = s.registry_index_;
+  sessions_[i] = sessions_.back();
+  sessions_[i]->registry_index_ = i;
+  sessions_.pop_back();
+  if (draining_ && sessions_.empty() && shared_.on_worker_drained) shared_.on_worker_drained();
+}
+
+net::awaitable<void> worker::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_->async_accept(net::as_tuple(net::use_awaitable));
+    if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
+    if (ec) {
+      // Out of descriptors (EMFILE/ENFILE) or a transient error: back off briefly instead
+      // of spinning on an accept that keeps failing.
+      access_log::event("accept_failed", "\"error\":\"" + ec.message() + "\"");
+      net::steady_timer pause(ctx_, std::chrono::milliseconds(50));
+      co_await pause.async_wait(net::as_tuple(net::use_awaitable));
+      continue;
+    }
+    worker_stats::bump(stats_.connections_accepted);
+    if (shared_.connections.fetch_add(1, std::memory_order_relaxed) >= snapshot_->limits().max_connections) {
+      shared_.connections.fetch_sub(1, std::memory_order_relaxed);
+      worker_stats::bump(stats_.connections_rejected);
+      boost::system::error_code ignored;
+      socket.close(ignored);
+      continue;
+    }
+    std::make_shared<http_session>(*this, std::move(socket))->start();
+  }
+}
+
+}  // namespace ignite::proxy

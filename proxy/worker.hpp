@@ -1,0 +1,98 @@
+#pragma once
+// One event-loop thread: its own io_context, its own acceptor on the shared port
+// (SO_REUSEPORT), its own sessions, upstream pool, id generator and log buffer. Nothing
+// here is touched by another thread except through post() — so the request path takes
+// no locks.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include "proxy/access_log.hpp"
+#include "proxy/proxy_error.hpp"
+#include "proxy/route_snapshot.hpp"
+#include "proxy/upstream_pool.hpp"
+#include "routing/ulid.hpp"
+
+namespace ignite::proxy {
+
+class http_session;
+
+// Counters written by one worker, read by anyone (relaxed; summed over workers).
+struct worker_stats {
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_rejected{0};  // over max_connections
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> upstream_connects{0};
+  std::atomic<std::uint64_t> upstream_reuses{0};
+  std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
+
+  static void bump(std::atomic<std::uint64_t>& c) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+};
+
+// State shared by all workers of one server.
+struct shared_state {
+  std::atomic<std::size_t> connections{0};
+  std::function<void()> on_worker_drained;  // called on a worker thread
+};
+
+class worker {
+ public:
+  worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot);
+  ~worker();
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  boost::asio::io_context& context() noexcept { return ctx_; }
+
+  // Starts the thread; `acceptor` is open and listening, on this worker's context.
+  void start(boost::asio::ip::tcp::acceptor acceptor);
+  void join();
+
+  // Any thread: posts the new snapshot; requests already running keep theirs.
+  void publish(std::shared_ptr<const route_snapshot> snapshot);
+  // Any thread: stop accepting, close idle connections, finish requests in flight.
+  void begin_drain();
+  // Any thread: close everything now; the thread ends once the cancelled work unwinds.
+  void stop();
+
+  // Worker thread only, for sessions.
+  const std::shared_ptr<const route_snapshot>& snapshot() const noexcept { return snapshot_; }
+  upstream_pool& upstream() noexcept { return upstream_; }
+  routing::ulid_generator& ids() noexcept { return ids_; }
+  access_log& log() noexcept { return log_; }
+  worker_stats& stats() noexcept { return stats_; }
+  shared_state& shared() noexcept { return shared_; }
+  bool draining() const noexcept { return draining_; }
+  void attach(http_session& s) noexcept;
+  void detach(http_session& s) noexcept;
+
+  const worker_stats& stats() const noexcept { return stats_; }
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+
+  shared_state& shared_;
+  boost::asio::io_context ctx_{1};
+  std::shared_ptr<const route_snapshot> snapshot_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  upstream_pool upstream_{ctx_};
+  routing::ulid_generator ids_;
+  access_log log_{ctx_};
+  worker_stats stats_;
+  std::vector<http_session*> sessions_;  // index kept in the session for O(1) removal
+  bool draining_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ignite::proxy

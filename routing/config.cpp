@@ -1,0 +1,291 @@
+#include "routing/config.hpp"
+
+#include <fstream>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+namespace ignite::routing {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::string join(const std::string& path, const std::string& key) {
+  return path.empty() ? key : path + "." + key;
+}
+
+std::string index(const std::string& path, std::size_t i) {
+  return path + "[" + std::to_string(i) + "]";
+}
+
+// Unknown keys are refused: a typo in a limit must not silently leave the default.
+void only_keys(const json& object, const std::string& path, std::initializer_list<const char*> allowed) {
+  for (const auto& item : object.items()) {
+    bool known = false;
+    for (const char* key : allowed) known = known || item.key() == key;
+    if (!known) throw config_error(join(path, item.key()), "unknown key");
+  }
+}
+
+const json& object_at(const json& parent, const std::string& path) {
+  if (!parent.is_object()) throw config_error(path, "must be an object");
+  return parent;
+}
+
+std::string string_at(const json& value, const std::string& path) {
+  if (!value.is_string()) throw config_error(path, "must be a string");
+  return value.get<std::string>();
+}
+
+std::uint64_t unsigned_at(const json& value, const std::string& path, std::uint64_t min, std::uint64_t max) {
+  if (!value.is_number_integer() && !value.is_number_unsigned())
+    throw config_error(path, "must be a whole number");
+  if (value.is_number_integer() && value.get<std::int64_t>() < 0)
+    throw config_error(path, "must not be negative");
+  auto v = value.get<std::uint64_t>();
+  if (v < min || v > max)
+    throw config_error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  return v;
+}
+
+std::vector<std::string> strings_at(const json& value, const std::string& path) {
+  if (!value.is_array()) throw config_error(path, "must be an array of strings");
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < value.size(); ++i) out.push_back(string_at(value[i], index(path, i)));
+  return out;
+}
+
+// "host:port" with a numeric port; port 0 is allowed for listeners (tests bind port 0).
+void check_address(const std::string& address, const std::string& path, bool allow_port_zero) {
+  auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
+    throw config_error(path, "must be host:port, got \"" + address + "\"");
+  unsigned long port = 0;
+  for (std::size_t i = colon + 1; i < address.size(); ++i) {
+    if (address[i] < '0' || address[i] > '9') throw config_error(path, "port must be a number");
+    port = port * 10 + static_cast<unsigned long>(address[i] - '0');
+    if (port > 65535) throw config_error(path, "port must be at most 65535");
+  }
+  if (port == 0 && !allow_port_zero) throw config_error(path, "port must not be 0");
+}
+
+milliseconds ms_at(const json& value, const std::string& path, std::uint64_t min = 1) {
+  return milliseconds(unsigned_at(value, path, min, 24ull * 3600 * 1000));
+}
+
+limits parse_limits(const json& j, const std::string& path) {
+  object_at(j, path);
+  only_keys(j, path,
+            {"max_header_bytes", "max_body_bytes", "client_header_timeout_ms", "client_idle_timeout_ms",
+             "upstream_connect_timeout_ms", "request_timeout_ms", "cold_start_timeout_ms",
+             "max_held_requests", "max_connections", "drain_timeout_ms"});
+  limits l;
+  auto size = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
+    if (j.contains(key)) out = unsigned_at(j[key], join(path, key), min, max);
+  };
+  auto duration = [&](const char* key, milliseconds& out, std::uint64_t min = 1) {
+    if (j.contains(key)) out = ms_at(j[key], join(path, key), min);
+  };
+  size("max_header_bytes", l.max_header_bytes, 1024, 1 << 20);
+  size("max_body_bytes", l.max_body_bytes, 0, 1ull << 32);
+  duration("client_header_timeout_ms", l.client_header_timeout);
+  duration("client_idle_timeout_ms", l.client_idle_timeout);
+  duration("upstream_connect_timeout_ms", l.upstream_connect_timeout);
+  duration("request_timeout_ms", l.request_timeout);
+  duration("cold_start_timeout_ms", l.cold_start_timeout);
+  size("max_held_requests", l.max_held_requests, 0, 1 << 24);
+  size("max_connections", l.max_connections, 1, 1 << 24);
+  duration("drain_timeout_ms", l.drain_timeout, 0);
+  return l;
+}
+
+scaling parse_scaling(const json& j, const std::string& path) {
+  object_at(j, path);
+  only_keys(j, path, {"reserved_capacity", "max_replicas", "container_concurrency", "idle_timeout_ms"});
+  scaling s;
+  if (j.contains("reserved_capacity"))
+    s.reserved_capacity = unsigned_at(j["reserved_capacity"], join(path, "reserved_capacity"), 0, 1000);
+  if (j.contains("max_replicas"))
+    s.max_replicas = unsigned_at(j["max_replicas"], join(path, "max_replicas"), 1, 1000);
+  if (j.contains("container_concurrency"))
+    s.container_concurrency =
+        unsigned_at(j["container_concurrency"], join(path, "container_concurrency"), 0, 100000);
+  if (j.contains("idle_timeout_ms")) s.idle_timeout = ms_at(j["idle_timeout_ms"], join(path, "idle_timeout_ms"));
+  if (s.reserved_capacity > s.max_replicas)
+    throw config_error(join(path, "reserved_capacity"), "must not exceed max_replicas");
+  return s;
+}
+
+version_spec parse_version(const json& j, const std::string& path) {
+  object_at(j, path);
+  only_keys(j, path, {"version", "endpoints", "command", "image_ref", "registry_secret_ref"});
+  version_spec v;
+  if (!j.contains("version")) throw config_error(join(path, "version"), "is required");
+  v.version = unsigned_at(j["version"], join(path, "version"), 1, 1u << 30);
+  int sources = 0;
+  if (j.contains("endpoints")) {
+    ++sources;
+    v.endpoints = strings_at(j["endpoints"], join(path, "endpoints"));
+    if (v.endpoints.empty()) throw config_error(join(path, "endpoints"), "must list at least one host:port");
+    for (std::size_t i = 0; i < v.endpoints.size(); ++i)
+      check_address(v.endpoints[i], index(join(path, "endpoints"), i), false);
+  }
+  if (j.contains("command")) {
+    ++sources;
+    v.command = strings_at(j["command"], join(path, "command"));
+    if (v.command.empty() || v.command[0].empty())
+      throw config_error(join(path, "command"), "must be a non-empty argv");
+  }
+  if (j.contains("image_ref")) {
+    ++sources;
+    v.image_ref = string_at(j["image_ref"], join(path, "image_ref"));
+    if (v.image_ref.empty()) throw config_error(join(path, "image_ref"), "must not be empty");
+  }
+  if (j.contains("registry_secret_ref")) {
+    if (v.image_ref.empty())
+      throw config_error(join(path, "registry_secret_ref"), "is only valid with image_ref");
+    v.registry_secret_ref = string_at(j["registry_secret_ref"], join(path, "registry_secret_ref"));
+  }
+  if (sources != 1)
+    throw config_error(path, "needs exactly one source: endpoints, command or image_ref");
+  return v;
+}
+
+app_spec parse_app(const json& j, const std::string& path) {
+  object_at(j, path);
+  only_keys(j, path, {"org", "name", "description", "active_version", "versions", "scaling"});
+  app_spec app;
+  for (const char* key : {"org", "name"}) {
+    if (!j.contains(key)) throw config_error(join(path, key), "is required");
+    auto value = string_at(j[key], join(path, key));
+    if (auto why = check_name(value); !why.empty()) throw config_error(join(path, key), why);
+    (std::string(key) == "org" ? app.org : app.name) = value;
+  }
+  if (app.label().size() > 63)
+    throw config_error(join(path, "name"), "host label \"" + app.label() + "\" is longer than 63 characters");
+  if (j.contains("description")) app.description = string_at(j["description"], join(path, "description"));
+  if (!j.contains("versions")) throw config_error(join(path, "versions"), "is required");
+  const auto& versions = j["versions"];
+  if (!versions.is_array() || versions.empty())
+    throw config_error(join(path, "versions"), "must be a non-empty array");
+  std::set<unsigned> seen;
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    auto v = parse_version(versions[i], index(join(path, "versions"), i));
+    if (!seen.insert(v.version).second)
+      throw config_error(index(join(path, "versions"), i) + ".version",
+                         "version " + std::to_string(v.version) + " is listed twice");
+    app.versions.push_back(std::move(v));
+  }
+  // Without active_version the newest version serves.
+  app.active_version = *seen.rbegin();
+  if (j.contains("active_version")) {
+    app.active_version = unsigned_at(j["active_version"], join(path, "active_version"), 1, 1u << 30);
+    if (!seen.contains(app.active_version))
+      throw config_error(join(path, "active_version"),
+                         "version " + std::to_string(app.active_version) + " is not in versions");
+  }
+  if (j.contains("scaling")) app.scaling = parse_scaling(j["scaling"], join(path, "scaling"));
+  return app;
+}
+
+}  // namespace
+
+config_error::config_error(std::string field, const std::string& message)
+    : std::runtime_error(field.empty() ? message : field + ": " + message), field_(std::move(field)) {}
+
+const version_spec* app_spec::active() const {
+  for (const auto& v : versions)
+    if (v.version == active_version) return &v;
+  return nullptr;
+}
+
+std::string check_name(const std::string& name) {
+  if (name.empty()) return "must not be empty";
+  if (name[0] < 'a' || name[0] > 'z') return "must start with a lowercase letter";
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return "may contain only lowercase letters, digits and '-'";
+  if (name.back() == '-') return "must not end with '-'";
+  return {};
+}
+
+config parse_config(const json& j) {
+  if (!j.is_object()) throw config_error("", "the config must be a JSON object");
+  only_keys(j, "",
+            {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "limits", "apps"});
+  config c;
+  if (j.contains("domain")) {
+    c.domain = string_at(j["domain"], "domain");
+    for (auto& ch : c.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (c.domain.empty() || c.domain.front() == '.' || c.domain.back() == '.')
+      throw config_error("domain", "must be a DNS name like ignite.dodil.cloud");
+  }
+  if (j.contains("listen")) {
+    const auto& l = object_at(j["listen"], "listen");
+    only_keys(l, "listen", {"http", "https", "admin"});
+    if (l.contains("http")) c.listen.http = string_at(l["http"], "listen.http");
+    if (l.contains("https")) c.listen.https = string_at(l["https"], "listen.https");
+    if (l.contains("admin")) c.listen.admin = string_at(l["admin"], "listen.admin");
+    check_address(c.listen.http, "listen.http", true);
+    if (!c.listen.https.empty()) check_address(c.listen.https, "listen.https", true);
+    check_address(c.listen.admin, "listen.admin", true);
+  }
+  if (j.contains("threads")) c.threads = unsigned_at(j["threads"], "threads", 0, 256);
+  if (j.contains("tls")) {
+    const auto& t = object_at(j["tls"], "tls");
+    only_keys(t, "tls", {"certificates"});
+    if (t.contains("certificates")) {
+      const auto& certs = t["certificates"];
+      if (!certs.is_array()) throw config_error("tls.certificates", "must be an array");
+      for (std::size_t i = 0; i < certs.size(); ++i) {
+        auto path = index("tls.certificates", i);
+        object_at(certs[i], path);
+        only_keys(certs[i], path, {"cert_file", "key_file"});
+        tls_certificate cert;
+        for (const char* key : {"cert_file", "key_file"}) {
+          if (!certs[i].contains(key)) throw config_error(join(path, key), "is required");
+          (std::string(key) == "cert_file" ? cert.cert_file : cert.key_file) =
+              string_at(certs[i][key], join(path, key));
+        }
+        c.certificates.push_back(std::move(cert));
+      }
+    }
+  }
+  if (!c.listen.https.empty() && c.certificates.empty())
+    throw config_error("tls.certificates", "listen.https needs at least one certificate");
+  if (j.contains("admin_token_env")) c.admin_token_env = string_at(j["admin_token_env"], "admin_token_env");
+  if (j.contains("state_file")) c.state_file = string_at(j["state_file"], "state_file");
+  if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
+  if (j.contains("apps")) {
+    const auto& apps = j["apps"];
+    if (!apps.is_array()) throw config_error("apps", "must be an array");
+    // Labels are the route-table keys; two apps may never share one (no guessing).
+    std::unordered_map<std::string, std::size_t> labels;
+    for (std::size_t i = 0; i < apps.size(); ++i) {
+      auto app = parse_app(apps[i], index("apps", i));
+      auto [it, inserted] = labels.emplace(app.label(), i);
+      if (!inserted)
+        throw config_error(index("apps", i),
+                           "host label \"" + app.label() + "\" collides with apps[" + std::to_string(it->second) +
+                               "] (" + c.apps[it->second].id() + ")");
+      c.apps.push_back(std::move(app));
+    }
+  }
+  return c;
+}
+
+config load_config_file(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw config_error("", "cannot read config file " + path.string());
+  std::stringstream text;
+  text << in.rdbuf();
+  json document = json::parse(text.str(), nullptr, false);
+  if (document.is_discarded()) throw config_error("", path.string() + " is not valid JSON");
+  return parse_config(document);
+}
+
+}  // namespace ignite::routing

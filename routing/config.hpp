@@ -1,0 +1,102 @@
+#pragma once
+// The proxy's configuration: what `--config FILE` holds, parsed and validated once.
+// Parsing throws `config_error` naming the offending field; nothing on the request path
+// ever parses configuration.
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+namespace ignite::routing {
+
+using milliseconds = std::chrono::milliseconds;
+
+struct limits {
+  std::size_t max_header_bytes = 16384;
+  std::size_t max_body_bytes = 6291456;
+  milliseconds client_header_timeout{10000};
+  milliseconds client_idle_timeout{60000};
+  milliseconds upstream_connect_timeout{2000};
+  milliseconds request_timeout{300000};
+  milliseconds cold_start_timeout{30000};
+  std::size_t max_held_requests = 1000;
+  std::size_t max_connections = 10000;
+  milliseconds drain_timeout{30000};
+};
+
+struct scaling {
+  unsigned reserved_capacity = 0;
+  unsigned max_replicas = 4;
+  unsigned container_concurrency = 0;  // 0 = no limit per pod
+  milliseconds idle_timeout{300000};
+};
+
+// Exactly one source is set: endpoints, command or image_ref.
+struct version_spec {
+  unsigned version = 0;
+  std::vector<std::string> endpoints;  // "host:port"
+  std::vector<std::string> command;    // argv
+  std::string image_ref;
+  std::string registry_secret_ref;
+};
+
+struct app_spec {
+  std::string org;
+  std::string name;
+  std::string description;
+  unsigned active_version = 0;
+  std::vector<version_spec> versions;
+  routing::scaling scaling;
+
+  std::string id() const { return org + ":" + name; }
+  std::string label() const { return name + "-" + org; }
+  const version_spec* active() const;
+};
+
+struct listen_spec {
+  std::string http = "127.0.0.1:8080";
+  std::string https;  // empty: no https listener
+  std::string admin = "127.0.0.1:9090";
+};
+
+struct tls_certificate {
+  std::string cert_file;
+  std::string key_file;
+};
+
+struct config {
+  std::string domain = "ignite.dodil.cloud";
+  listen_spec listen;
+  unsigned threads = 0;  // 0: one per core
+  std::vector<tls_certificate> certificates;
+  std::string admin_token_env = "IGNITE_ADMIN_TOKEN";
+  std::string state_file = "var/state.json";
+  routing::limits limits;
+  std::vector<app_spec> apps;
+};
+
+// A config that cannot be used; field() is the JSON path of the culprit ("apps[0].name").
+class config_error : public std::runtime_error {
+ public:
+  config_error(std::string field, const std::string& message);
+  const std::string& field() const noexcept { return field_; }
+
+ private:
+  std::string field_;
+};
+
+// Parses and validates a whole config (names, sources, host-label collisions).
+config parse_config(const nlohmann::json& document);
+
+// Reads `path`, then parse_config. Throws config_error (field "" for unreadable/invalid JSON).
+config load_config_file(const std::filesystem::path& path);
+
+// Validates app/org names against the host rules; returns an empty string or the reason.
+std::string check_name(const std::string& name);
+
+}  // namespace ignite::routing
