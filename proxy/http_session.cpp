@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/header_rewriter.hpp"
+#include "proxy/held_request.hpp"
 #include "proxy/request_head_check.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -39,17 +40,8 @@ namespace {
 constexpr auto k_use = net::as_tuple(net::use_awaitable);
 constexpr std::size_t k_head_read_size = 4096;
 constexpr std::uint32_t k_max_response_head_bytes = 64 * 1024;
-// A refused pod is skipped by every request for this long; a connect that timed out
-// (a black hole, not a quick refusal) for longer.
-constexpr std::int64_t k_refused_park_ms = 50;
-constexpr std::int64_t k_timeout_park_ms = 1000;
-constexpr auto k_max_backoff = 50ms;
 // How long a client gets to take an error answer before the connection is dropped.
 constexpr auto k_error_write_timeout = 5s;
-
-std::int64_t steady_ms(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
 
 std::uint64_t unix_ms_now() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -88,9 +80,11 @@ struct http_session::exchange {
   std::string_view host;
   const routing::app_route* app = nullptr;
   const routing::version_route* version = nullptr;
-  coldstart::endpoint* endpoint = nullptr;  // counted in flight while set
+  coldstart::version_pool* pool = nullptr;  // with pod: counted in flight there while set
+  coldstart::pod_id pod = 0;
   std::unique_ptr<upstream_connection> upstream;
-  std::string_view upstream_address;
+  std::string upstream_address;
+  std::string message;  // the error body's message, when more specific than the default
   unsigned status = 0;
   proxy_error error = proxy_error::none;
   bool keep_alive = false;
@@ -98,7 +92,7 @@ struct http_session::exchange {
   bool abandoned = false;  // the client went away; nothing more is written
 
   ~exchange() {
-    if (endpoint) endpoint->add_in_flight(-1);
+    if (pod) pool->release(pod);
   }
 };
 
@@ -132,6 +126,7 @@ void http_session::force_close() {
   boost::system::error_code ignored;
   client_.close(ignored);
   if (watched_upstream_) watched_upstream_->close(ignored);
+  if (watched_hold_) watched_hold_->wake().cancel();
   timer_.cancel();
 }
 
@@ -166,6 +161,7 @@ void http_session::on_watch(unsigned generation) {
   boost::system::error_code ignored;
   client_.cancel(ignored);
   if (watched_upstream_) watched_upstream_->cancel(ignored);
+  if (watched_hold_) watched_hold_->wake().cancel();
 }
 
 // ---- the connection -----------------------------------------------------------------
@@ -311,64 +307,97 @@ net::awaitable<proxy_error> http_session::read_body(exchange& x) {
 
 // ---- upstream -----------------------------------------------------------------------
 
-net::awaitable<proxy_error> http_session::connect_upstream(exchange& x, const version_target& target) {
+// A pod of the version with a free slot: at once if one is ready, else by waiting in
+// the version's hold queue while the pool starts one (bounded by cold_start_timeout).
+net::awaitable<proxy_error> http_session::acquire_pod(exchange& x, coldstart::version_pool& pool,
+                                                      coldstart::grant& g) {
+  using coldstart::version_pool;
+  const auto& limits = x.snapshot->limits();
+  if (pool.try_acquire(g) == version_pool::acquire_result::granted) co_return proxy_error::none;
+  auto held = std::make_shared<held_request>(client_.get_executor());
+  switch (pool.hold(held, g, x.message)) {
+    case version_pool::acquire_result::granted: co_return proxy_error::none;
+    case version_pool::acquire_result::rejected:
+      co_return x.message.starts_with("hold queue full") ? proxy_error::overloaded : proxy_error::pod_start_failed;
+    case version_pool::acquire_result::must_hold: break;
+  }
+  phase_ = phase::hold;
+  watched_hold_ = held.get();
+  set_deadline(x.start + limits.cold_start_timeout);
+  co_await held->wake().async_wait(k_use);
+  if (!held->answered() && pool.cancel(held.get())) {
+    // Timed out (or closing) while still queued: the pool will never answer.
+    watched_hold_ = nullptr;
+    x.message = pool.timeout_message(limits.cold_start_timeout);
+    co_return closed_ ? proxy_error::upstream_error : proxy_error::cold_start_timeout;
+  }
+  // The answer is on its way to this executor (or here already): take it.
+  if (!held->answered()) co_await held->wake().async_wait(k_use);
+  watched_hold_ = nullptr;
+  if (!held->grant()) {
+    x.message = held->message();
+    co_return proxy_error::pod_start_failed;
+  }
+  g = *held->grant();
+  if (closed_ || timed_out_) {
+    pool.release(g.pod);
+    x.message = pool.timeout_message(limits.cold_start_timeout);
+    co_return closed_ ? proxy_error::upstream_error : proxy_error::cold_start_timeout;
+  }
+  co_return proxy_error::none;
+}
+
+net::awaitable<proxy_error> http_session::connect_upstream(exchange& x, coldstart::version_pool& pool) {
   const auto& limits = x.snapshot->limits();
   const auto give_up = x.start + limits.cold_start_timeout;
-  auto backoff = 5ms;
-  auto& pool = *target.pool;
   for (;;) {
-    auto now = clock::now();
-    auto index = pool.pick(steady_ms(now), requests_served_ + registry_index_);
-    if (index != coldstart::version_pool::npos) {
-      auto& ep = *pool.endpoints()[index];
-      auto conn = worker_.upstream().take(ep.address());
-      if (conn) {
-        worker_stats::bump(worker_.stats().upstream_reuses);
-      } else {
-        conn = worker_.upstream().make();
-        const auto& address = target.addresses[index];
-        boost::system::error_code ec;
-        conn->socket.open(address.protocol(), ec);
-        if (!ec) {
-          phase_ = phase::connect;
-          watched_upstream_ = &conn->socket;
-          set_deadline(std::min(now + limits.upstream_connect_timeout, give_up));
-          std::tie(ec) = co_await conn->socket.async_connect(address, k_use);
-          watched_upstream_ = nullptr;
-          if (closed_) co_return proxy_error::upstream_error;
-        }
-        if (ec) {
-          // Nothing of the request was written: trying another pod (or this one again,
-          // later) cannot run it twice.
-          ep.mark_down(steady_ms(clock::now()) + (timed_out_ ? k_timeout_park_ms : k_refused_park_ms));
-          if (clock::now() >= give_up) co_return proxy_error::cold_start_timeout;
-          continue;
-        }
-        conn->socket.set_option(tcp::no_delay(true), ec);
-        ep.mark_up();
-        worker_stats::bump(worker_.stats().upstream_connects);
+    coldstart::grant g;
+    if (auto e = co_await acquire_pod(x, pool, g); e != proxy_error::none) co_return e;
+    x.pool = &pool;
+    x.pod = g.pod;
+    x.cold_start = x.cold_start || g.cold_start;
+    auto conn = worker_.upstream().take(g.address);
+    if (conn) {
+      worker_stats::bump(worker_.stats().upstream_reuses);
+    } else {
+      conn = worker_.upstream().make();
+      boost::system::error_code ec;
+      auto colon = g.address.rfind(':');
+      tcp::endpoint address(net::ip::make_address(std::string_view(g.address).substr(0, colon), ec),
+                            static_cast<unsigned short>(std::stoul(g.address.substr(colon + 1))));
+      if (!ec) conn->socket.open(address.protocol(), ec);
+      if (!ec) {
+        phase_ = phase::connect;
+        watched_upstream_ = &conn->socket;
+        set_deadline(std::min(clock::now() + limits.upstream_connect_timeout, give_up));
+        std::tie(ec) = co_await conn->socket.async_connect(address, k_use);
+        watched_upstream_ = nullptr;
+        if (closed_) co_return proxy_error::upstream_error;
       }
-      x.endpoint = &ep;
-      ep.add_in_flight(1);
-      x.upstream_address = ep.address();
-      x.upstream = std::move(conn);
-      co_return proxy_error::none;
+      if (ec) {
+        // Nothing of the request was written, so it cannot run twice: the pod goes
+        // back to being probed and the request asks again (held if need be).
+        x.pod = 0;
+        pool.unreachable(g.pod);
+        if (clock::now() >= give_up) {
+          x.message = pool.timeout_message(limits.cold_start_timeout);
+          co_return proxy_error::cold_start_timeout;
+        }
+        continue;
+      }
+      conn->socket.set_option(tcp::no_delay(true), ec);
+      worker_stats::bump(worker_.stats().upstream_connects);
     }
-    if (now >= give_up) co_return proxy_error::cold_start_timeout;
-    // Every pod is parked: wait a little, never past the cold-start bound.
-    net::steady_timer pause(client_.get_executor(), std::min<clock::duration>(backoff, give_up - now));
-    co_await pause.async_wait(k_use);
-    if (closed_) co_return proxy_error::upstream_error;
-    backoff = std::min<std::chrono::milliseconds>(backoff * 2, k_max_backoff);
+    x.upstream_address = std::move(g.address);
+    x.upstream = std::move(conn);
+    co_return proxy_error::none;
   }
 }
 
 net::awaitable<proxy_error> http_session::forward(exchange& x) {
   const auto& limits = x.snapshot->limits();
-  const auto& target = x.snapshot->target(*x.version);
-  if (!target.pool) co_return proxy_error::pod_start_failed;
-
-  if (auto e = co_await connect_upstream(x, target); e != proxy_error::none) co_return e;
+  const auto& pool = x.snapshot->pool(*x.version);
+  if (auto e = co_await connect_upstream(x, *pool); e != proxy_error::none) co_return e;
   auto& conn = *x.upstream;
   auto& req = x.parser->get();
 
@@ -520,6 +549,7 @@ net::awaitable<void> http_session::reply_error(exchange& x, proxy_error e, std::
   // A body the proxy did not read would be taken for the next request: close instead.
   bool body_pending = !x.parser || !x.parser->is_done();
   if (closes_connection(e) || body_pending || worker_.draining()) x.keep_alive = false;
+  if (why.empty()) why = x.message;
   if (why.empty()) {
     switch (e) {
       case proxy_error::bad_request:
@@ -549,6 +579,7 @@ net::awaitable<void> http_session::reply_error(exchange& x, proxy_error e, std::
   head.append("Content-Type: application/json\r\nContent-Length: ").append(std::to_string(text.size()));
   head.append("\r\nx-ignite-error: proxy\r\nx-ignite-execution-id: ").append(x.id.view()).append("\r\n");
   if (e == proxy_error::method_not_allowed) head.append("Allow: POST\r\n");
+  if (e == proxy_error::overloaded) head.append("Retry-After: 1\r\n");
   if (!x.keep_alive) head.append("Connection: close\r\n");
   head.append("\r\n");
   phase_ = phase::reply;

@@ -1,8 +1,9 @@
 #pragma once
 // One client connection, from accept to close, as a single coroutine that reads in the
 // order a request lives (see README, "Life of a request"):
-//   wait_for_request → read_head → check_head → route → read_body → connect_upstream
-//   → send_request → read_response_head → relay_response → log.
+//   wait_for_request → read_head → check_head → route → read_body → acquire_pod (hold
+//   while a pod starts) → connect_upstream → send_request → read_response_head
+//   → relay_response → finish.
 // One watchdog timer per session enforces every timeout: it holds the current deadline
 // and, when it passes, cancels the socket being waited on; the coroutine then sees
 // operation_aborted with timed_out_ set and answers according to the phase it was in.
@@ -18,13 +19,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "coldstart/version_pool.hpp"
 #include "proxy/proxy_error.hpp"
 
 namespace ignite::proxy {
 
 class worker;
+class held_request;
 struct upstream_connection;
-struct version_target;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
@@ -45,13 +47,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
   friend class worker;
   struct exchange;  // one request/response, lives in serve()'s frame
 
-  enum class phase : std::uint8_t { idle, head, body, connect, upstream, relay, reply };
+  enum class phase : std::uint8_t { idle, head, body, hold, connect, upstream, relay, reply };
 
   boost::asio::awaitable<void> run(std::shared_ptr<http_session> self);
   boost::asio::awaitable<bool> serve();
   boost::asio::awaitable<proxy_error> read_head(exchange& x);
   boost::asio::awaitable<proxy_error> read_body(exchange& x);
-  boost::asio::awaitable<proxy_error> connect_upstream(exchange& x, const version_target& target);
+  boost::asio::awaitable<proxy_error> acquire_pod(exchange& x, coldstart::version_pool& pool, coldstart::grant& g);
+  boost::asio::awaitable<proxy_error> connect_upstream(exchange& x, coldstart::version_pool& pool);
   boost::asio::awaitable<proxy_error> forward(exchange& x);
   boost::asio::awaitable<void> reply_error(exchange& x, proxy_error e, std::string_view why);
   void finish(exchange& x);
@@ -67,6 +70,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)
   clock::time_point deadline_ = clock::time_point::max();
   boost::asio::ip::tcp::socket* watched_upstream_ = nullptr;
+  held_request* watched_hold_ = nullptr;
   unsigned watch_generation_ = 0;
   std::size_t registry_index_ = 0;  // in worker::sessions_
   std::uint32_t requests_served_ = 0;

@@ -8,6 +8,7 @@
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "proxy/access_log.hpp"
 #include "proxy/route_snapshot.hpp"
@@ -55,13 +56,26 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
+// Pod output goes to the proxy's stderr as JSON lines, one per line the pod wrote.
+void log_pod_output(const coldstart::pod_output& out) {
+  std::string fields = "\"app\":" + json_string(out.spec.app_id) + ",\"version\":" + out.spec.version +
+                       ",\"pod\":" + std::to_string(out.id) + ",\"stream\":\"" + std::string(out.stream) +
+                       "\",\"line\":" + json_string(out.line);
+  access_log::event("pod_output", fields);
+}
+
 }  // namespace
 
 server::server(std::filesystem::path config_path, routing::config cfg)
-    : config_path_(std::move(config_path)), config_(std::move(cfg)) {
+    : config_path_(std::move(config_path)),
+      config_(std::move(cfg)),
+      process_provider_(supervisor_ctx_, log_pod_output),
+      pools_({&static_provider_, &process_provider_, nullptr}, clock_) {
   raise_descriptor_limit();
   std::signal(SIGPIPE, SIG_IGN);
-  auto snapshot = std::make_shared<const route_snapshot>(config_, pools_);
+  tick_pools();  // pending work first, so the supervisor's run() does not return at once
+  supervisor_ = std::thread([this] { supervisor_ctx_.run(); });
+  auto snapshot = build_snapshot(config_);
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   shared_.on_worker_drained = [this] {
     net::post(ctx_, [this] {
@@ -79,12 +93,32 @@ server::server(std::filesystem::path config_path, routing::config cfg)
 server::~server() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+  workers_.clear();
+  supervisor_ctx_.stop();
+  if (supervisor_.joinable()) supervisor_.join();
+}
+
+std::shared_ptr<const route_snapshot> server::build_snapshot(const routing::config& cfg) {
+  pools_.begin();
+  auto snapshot = std::make_shared<const route_snapshot>(cfg, pools_);
+  return snapshot;
+}
+
+// Idle scale-down, reserved capacity, and forgetting retired pools, ten times a second.
+void server::tick_pools() {
+  tick_timer_.expires_after(std::chrono::milliseconds(100));
+  tick_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    pools_.tick();
+    tick_pools();
+  });
 }
 
 int server::run() {
   auto bound = acceptors_.front().local_endpoint();
   for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(std::move(acceptors_[i]));
   acceptors_.clear();
+  pools_.commit();  // reserved pods start now
   signals_.add(SIGHUP);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -94,6 +128,14 @@ int server::run() {
                                      ",\"threads\":" + std::to_string(workers_.size()));
   ctx_.run();
   for (auto& w : workers_) w->join();
+  // Every pod this proxy started is stopped (SIGTERM, then SIGKILL after the grace)
+  // before the process exits.
+  pools_.stop_all();
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pools_.all_stopped() && std::chrono::steady_clock::now() < give_up) {
+    boost::asio::steady_timer pause(ctx_, std::chrono::milliseconds(5));
+    pause.wait();
+  }
   access_log::event("stopped");
   return 0;
 }
@@ -112,10 +154,11 @@ void server::reload() {
     auto cfg = routing::load_config_file(config_path_);
     if (cfg.listen.http != config_.listen.http || cfg.threads != config_.threads)
       access_log::event("reload_warning", "\"message\":\"listen and threads take effect on restart\"");
-    auto snapshot = std::make_shared<const route_snapshot>(cfg, pools_);
+    auto snapshot = build_snapshot(cfg);
     for (auto& w : workers_) w->publish(snapshot);
+    // Old versions' pools retire: requests in flight finish there, then their pods stop.
+    pools_.commit();
     config_ = std::move(cfg);
-    pools_.prune();
     access_log::event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
   } catch (const std::exception& e) {
     access_log::event("reload_failed", "\"error\":" + json_string(e.what()));

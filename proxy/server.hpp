@@ -1,16 +1,21 @@
 #pragma once
-// The process: workers, listeners, signals. SIGHUP reloads the config file and swaps
-// the route snapshot; SIGTERM/SIGINT drain and stop.
+// The process: workers, listeners, the pod supervisor, signals. SIGHUP reloads the
+// config file and swaps the route snapshot; SIGTERM/SIGINT drain, stop every pod this
+// proxy started, and exit.
 
 #include <filesystem>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "coldstart/clock.hpp"
 #include "coldstart/pool_registry.hpp"
+#include "coldstart/process_provider.hpp"
+#include "coldstart/static_provider.hpp"
 #include "proxy/worker.hpp"
 #include "routing/config.hpp"
 
@@ -19,25 +24,38 @@ namespace ignite::proxy {
 class server {
  public:
   // Binds every listener (throws std::system_error if one cannot be bound) and builds
-  // the first route snapshot (throws routing::config_error).
+  // the first route snapshot, starting reserved pods.
   server(std::filesystem::path config_path, routing::config cfg);
   ~server();
 
-  // Runs until SIGTERM/SIGINT has drained the workers. Returns the exit code.
+  // Runs until SIGTERM/SIGINT has drained the workers and stopped the pods. Returns the
+  // exit code.
   int run();
 
  private:
+  std::shared_ptr<const route_snapshot> build_snapshot(const routing::config& cfg);
   void wait_for_signal();
   void reload();
   void begin_drain();
   void finish();
+  void tick_pools();
 
   std::filesystem::path config_path_;
   routing::config config_;
   boost::asio::io_context ctx_{1};  // signals and reloads; never request traffic
   boost::asio::signal_set signals_{ctx_};
   boost::asio::steady_timer drain_timer_{ctx_};
+
+  // Pods: providers and probes run on the supervisor thread. Declared before the pools
+  // and workers, which use them, so they are destroyed after.
+  boost::asio::io_context supervisor_ctx_{1};
+  boost::asio::steady_timer tick_timer_{supervisor_ctx_};
+  coldstart::steady_clock clock_;
+  coldstart::static_provider static_provider_{supervisor_ctx_};
+  coldstart::process_provider process_provider_;
   coldstart::pool_registry pools_;
+  std::thread supervisor_;
+
   shared_state shared_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::vector<boost::asio::ip::tcp::acceptor> acceptors_;  // handed to workers by run()

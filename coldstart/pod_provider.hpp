@@ -1,0 +1,59 @@
+#pragma once
+// Where pods come from. A provider starts a pod of a version, says when it listens and
+// when it dies, and stops it. Implementations: static endpoints (pods run elsewhere; only
+// readiness is checked), local processes, and containers. Pulling an image is part of
+// starting; a failed pull is a death before listening, with the reason.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ignite::coldstart {
+
+using pod_id = std::uint64_t;
+
+// What to start. Exactly one source is set, as in the config.
+struct pod_spec {
+  std::string app_id;    // "acme-corp:greeter", also IGNITE_APP_ID
+  std::string version;   // "3", also IGNITE_VERSION
+  std::string endpoint;  // static: "host:port" of the pod that runs elsewhere
+  std::vector<std::string> command;
+  std::string image_ref;
+  std::string registry_secret_ref;
+};
+
+// How a pod ended: a one-line cause and the last lines it wrote to stderr.
+struct pod_exit {
+  std::string cause;  // "exited with status 3", "killed by signal 9", "image pull failed: …"
+  std::vector<std::string> last_stderr;
+};
+
+// Receives a provider's news about pods. Called from the provider's thread; must not
+// call back into the provider synchronously.
+class pod_events {
+ public:
+  virtual ~pod_events() = default;
+  // The pod accepts TCP connections at host:port (host is an IP literal).
+  virtual void on_ready(pod_id id, const std::string& host, std::uint16_t port) = 0;
+  // The pod is gone (or never came up). After this no event names `id` again.
+  virtual void on_exit(pod_id id, const pod_exit& how) = 0;
+};
+
+class pod_provider {
+ public:
+  virtual ~pod_provider() = default;
+
+  // Starts pod `id` and watches it: on_ready once it listens, on_exit when it ends.
+  // Thread-safe; returns at once (the work happens on the provider's thread).
+  virtual void start(pod_id id, const pod_spec& spec, pod_events& events) = 0;
+
+  // Pod `id` refused a connection after it was ready: watch for it to listen again
+  // (on_ready) or to die (on_exit). Thread-safe.
+  virtual void probe(pod_id id) = 0;
+
+  // Stops pod `id`: SIGTERM (or the equivalent), SIGKILL after the grace period;
+  // on_exit follows. Thread-safe; unknown ids are ignored.
+  virtual void stop(pod_id id) = 0;
+};
+
+}  // namespace ignite::coldstart

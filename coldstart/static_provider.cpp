@@ -1,0 +1,68 @@
+#include "coldstart/static_provider.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/post.hpp>
+
+namespace ignite::coldstart {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+static_provider::static_provider(net::io_context& ctx) : ctx_(ctx) {}
+
+void static_provider::start(pod_id id, const pod_spec& spec, pod_events& events) {
+  net::post(ctx_, [this, id, endpoint = spec.endpoint, events = &events] {
+    auto colon = endpoint.rfind(':');
+    auto host = endpoint.substr(0, colon);
+    auto port = endpoint.substr(colon + 1);
+    boost::system::error_code ec;
+    tcp::endpoint address;
+    if (auto ip = net::ip::make_address(host, ec); !ec) {
+      address = {ip, static_cast<unsigned short>(std::stoul(port))};
+    } else {
+      // A name is resolved once, when the pod is started (config load), never per request.
+      tcp::resolver resolver(ctx_);
+      auto results = resolver.resolve(host, port, ec);
+      if (ec || results.empty()) {
+        events->on_exit(id, {"cannot resolve " + host + ": " + ec.message(), {}});
+        return;
+      }
+      address = results.begin()->endpoint();
+    }
+    auto& pod = pods_[id];
+    pod.events = events;
+    pod.address = address;
+    watch(id, pod);
+  });
+}
+
+void static_provider::watch(pod_id id, endpoint_pod& pod) {
+  pod.probe = std::make_shared<readiness_probe>(ctx_, pod.address, [this, id] {
+    auto it = pods_.find(id);
+    if (it == pods_.end()) return;
+    it->second.events->on_ready(id, it->second.address.address().to_string(), it->second.address.port());
+  });
+  pod.probe->start();
+}
+
+void static_provider::probe(pod_id id) {
+  net::post(ctx_, [this, id] {
+    auto it = pods_.find(id);
+    if (it == pods_.end()) return;
+    it->second.probe->cancel();
+    watch(id, it->second);
+  });
+}
+
+void static_provider::stop(pod_id id) {
+  net::post(ctx_, [this, id] {
+    auto it = pods_.find(id);
+    if (it == pods_.end()) return;
+    it->second.probe->cancel();
+    auto* events = it->second.events;
+    pods_.erase(it);
+    events->on_exit(id, {"stopped", {}});
+  });
+}
+
+}  // namespace ignite::coldstart
