@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and starts the proxy on config/ignite.json with the
-# example greeter app behind it. Ctrl-C stops both.
+# Installs what is missing, builds, and starts the proxy on config/ignite.json. The
+# example greeter is a `command` version: the proxy starts it on the first request
+# (a cold start) and stops it when idle or when the proxy stops. Ctrl-C stops all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -10,10 +11,6 @@ config=config/ignite.json
 http=$(sed -n 's/.*"http": *"\([^"]*\)".*/\1/p' "$config" | head -n 1)
 port=${http##*:}
 
-PORT=9001 build/examples/greeter/greeter &
-greeter=$!
-trap 'kill "$greeter" 2>/dev/null || true' EXIT
-
 cat <<MSG
 
 Ignite ingress on http://${http} (config: ${config}). Invoke the greeter through its FQDN:
@@ -21,7 +18,8 @@ Ignite ingress on http://${http} (config: ${config}). Invoke the greeter through
   curl -s --resolve greeter-acme-corp.ignite.dodil.cloud:${port}:127.0.0.1 \\
        http://greeter-acme-corp.ignite.dodil.cloud:${port}/ -d '{"name":"ada"}'
 
-Ctrl-C stops the proxy (it drains in-flight requests first).
+The first call starts the greeter (x-ignite-cold-start: true, add -i to see it); later
+calls reuse the warm pod. Ctrl-C drains in-flight requests, stops the pod, and exits.
 
 MSG
-build/ignite-proxy --config "$config"
+exec build/ignite-proxy --config "$config"
