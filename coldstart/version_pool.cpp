@@ -83,9 +83,9 @@ void version_pool::serve_waiters(effects& fx) {
     auto* p = pick();
     if (!p) return;
     grant g;
-    // A request that waited gets a pod that was started for it (static pods never start).
-    hand_out(*p, g, endpoints_.empty());
-    fx.grants.emplace_back(std::move(waiting_.front()), std::move(g));
+    // Cold: the request waited while a pod started (static pods never start).
+    hand_out(*p, g, waiting_.front().saw_start && endpoints_.empty());
+    fx.grants.emplace_back(std::move(waiting_.front().w), std::move(g));
     waiting_.pop_front();
   }
 }
@@ -127,23 +127,27 @@ void version_pool::scale(effects& fx) {
   for (auto live = live_pods(); live < want; ++live) start_pod(fx, {});
 }
 
-// Stops ready pods idle for idle_timeout (or, when `everything_idle`, every idle pod)
-// while more than reserved_capacity remain.
+// Stops, while more than reserved_capacity remain: ready pods idle for idle_timeout,
+// and pods that have not listened within cold_start_timeout now that nobody waits for
+// them. With `everything_idle` (retired or shutting down), every pod without requests.
 void version_pool::stop_idle(effects& fx, bool everything_idle) {
   if (!endpoints_.empty() && !everything_idle) return;  // static pods are not ours to stop
+  if (everything_idle && !waiting_.empty()) return;     // held requests still need pods
   const auto now = clock_.now();
   unsigned live = live_pods();
   const unsigned keep = everything_idle ? 0 : settings_.reserved_capacity;
   for (auto& p : pods_) {
     if (live <= keep) return;
     if (p.state == pod_state::stopping || p.in_flight) continue;
-    if (p.state == pod_state::starting && !everything_idle &&
-        (!waiting_.empty() || !endpoints_.empty() || now - p.started_at < settings_.cold_start_timeout))
-      continue;
-    if (!everything_idle && now - p.idle_since < settings_.idle_timeout) continue;
-    if (everything_idle && !waiting_.empty()) return;  // held requests still need pods
+    if (!everything_idle) {
+      if (p.state == pod_state::starting) {
+        if (!waiting_.empty() || now - p.started_at < settings_.cold_start_timeout) continue;
+      } else {
+        if (now - p.idle_since < settings_.idle_timeout) continue;
+        ++stats_.pods_stopped_idle;
+      }
+    }
     p.state = pod_state::stopping;
-    if (!everything_idle) ++stats_.pods_stopped_idle;
     fx.stops.push_back(p.id);
     --live;
   }
@@ -192,8 +196,10 @@ version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w
       return acquire_result::rejected;
     }
     ++stats_.held;
-    waiting_.push_back(w);
+    waiting_.push_back({w, false});
     scale(fx);
+    waiting_.back().saw_start =
+        std::any_of(pods_.begin(), pods_.end(), [](const pod& p) { return p.state == pod_state::starting; });
   }
   apply(fx);
   return acquire_result::must_hold;
@@ -201,7 +207,7 @@ version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w
 
 bool version_pool::cancel(const waiter* w) {
   std::lock_guard lock(mutex_);
-  auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& q) { return q.get() == w; });
+  auto it = std::find_if(waiting_.begin(), waiting_.end(), [&](const held& h) { return h.w.get() == w; });
   if (it == waiting_.end()) return false;
   waiting_.erase(it);
   return true;
@@ -280,7 +286,7 @@ void version_pool::stop_all() {
       p.state = pod_state::stopping;
       fx.stops.push_back(p.id);
     }
-    for (auto& w : waiting_) fx.failures.emplace_back(w, "the proxy is shutting down");
+    for (auto& h : waiting_) fx.failures.emplace_back(std::move(h.w), "the proxy is shutting down");
     waiting_.clear();
   }
   apply(fx);
@@ -373,7 +379,7 @@ void version_pool::on_exit(pod_id id, const pod_exit& how) {
         if (capacity == std::numeric_limits<std::size_t>::max()) break;
       }
       while (waiting_.size() > capacity) {
-        fx.failures.emplace_back(std::move(waiting_.back()), last_failure_message_);
+        fx.failures.emplace_back(std::move(waiting_.back().w), last_failure_message_);
         waiting_.pop_back();
       }
       // Failures reach the waiters oldest first.

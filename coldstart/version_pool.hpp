@@ -157,7 +157,11 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   mutable std::mutex mutex_;
   pool_settings settings_;
   std::vector<pod> pods_;
-  std::deque<std::shared_ptr<waiter>> waiting_;
+  struct held {
+    std::shared_ptr<waiter> w;
+    bool saw_start;  // a pod was starting when it arrived: it waits for a cold start
+  };
+  std::deque<held> waiting_;
   unsigned in_flight_ = 0;
   bool retired_ = false;
   bool stopped_ = false;
