@@ -107,7 +107,8 @@ void version_pool::start_pod(effects& fx, std::string endpoint) {
 void version_pool::scale(effects& fx) {
   if (stopped_ || !provider_) return;
   if (!endpoints_.empty()) {
-    if (retired_) return;
+    // Retired: only for requests that still hold the old routes.
+    if (retired_ && waiting_.empty()) return;
     for (const auto& e : endpoints_) {
       bool present = std::any_of(pods_.begin(), pods_.end(), [&](const pod& p) { return p.endpoint == e; });
       if (!present) start_pod(fx, e);
