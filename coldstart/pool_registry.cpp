@@ -4,7 +4,8 @@
 
 namespace ignite::coldstart {
 
-pool_registry::pool_registry(providers p, const clock& clock) : providers_(p), clock_(clock) {}
+pool_registry::pool_registry(providers p, const clock& clock, version_pool::observer observe)
+    : providers_(p), clock_(clock), observe_(std::move(observe)) {}
 
 std::string pool_registry::key_of(const pod_spec& spec, const std::vector<std::string>& endpoints) {
   std::string key = spec.app_id + "@" + spec.version;
@@ -31,7 +32,7 @@ std::shared_ptr<version_pool> pool_registry::use(const pod_spec& spec, const std
   pod_provider* provider = !endpoints.empty()      ? providers_.endpoints
                            : !spec.command.empty() ? providers_.command
                                                    : providers_.image;
-  auto pool = std::make_shared<version_pool>(settings, spec, endpoints, provider, clock_);
+  auto pool = std::make_shared<version_pool>(settings, spec, endpoints, provider, clock_, observe_);
   fresh_.push_back(pool);
   return next_[key] = pool;
 }

@@ -24,7 +24,7 @@ struct providers {
 
 class pool_registry {
  public:
-  pool_registry(providers p, const clock& clock);
+  pool_registry(providers p, const clock& clock, version_pool::observer observe = {});
 
   // A new generation; then use() for every active version, then commit().
   void begin();
@@ -44,6 +44,7 @@ class pool_registry {
 
   providers providers_;
   const clock& clock_;
+  version_pool::observer observe_;
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<version_pool>> active_;
   std::map<std::string, std::shared_ptr<version_pool>> next_;

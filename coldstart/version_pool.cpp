@@ -38,9 +38,10 @@ pod_id version_pool::next_id() {
 }
 
 version_pool::version_pool(pool_settings settings, pod_spec spec, std::vector<std::string> endpoints,
-                           pod_provider* provider, const clock& clock)
+                           pod_provider* provider, const clock& clock, observer observe)
     : clock_(clock),
       provider_(provider),
+      observe_(std::move(observe)),
       spec_(std::move(spec)),
       endpoints_(std::move(endpoints)),
       settings_(settings) {}
@@ -98,6 +99,7 @@ void version_pool::start_pod(effects& fx, std::string endpoint) {
   pod_spec spec = spec_;
   spec.endpoint = p.endpoint;
   fx.starts.emplace_back(p.id, std::move(spec));
+  fx.notes.push_back({pod_note::kind::starting, p.id, p.endpoint});
   pods_.push_back(std::move(p));
 }
 
@@ -148,14 +150,24 @@ void version_pool::stop_idle(effects& fx, bool everything_idle) {
         ++stats_.pods_stopped_idle;
       }
     }
-    p.state = pod_state::stopping;
-    fx.stops.push_back(p.id);
+    stop_pod(fx, p,
+             everything_idle                      ? "version retired"
+             : p.state == pod_state::starting ? "never listened"
+                                                  : "idle");
     --live;
   }
 }
 
+void version_pool::stop_pod(effects& fx, pod& p, const char* why) {
+  p.state = pod_state::stopping;
+  fx.stops.push_back(p.id);
+  fx.notes.push_back({pod_note::kind::stopping, p.id, why});
+}
+
 void version_pool::apply(effects& fx) {
   // Outside the lock: a provider or a waiter may call back into this pool.
+  if (observe_)
+    for (const auto& note : fx.notes) observe_(spec_, note);
   if (provider_) {
     for (auto& [id, spec] : fx.starts) provider_->start(id, spec, *this);
     for (auto id : fx.probes) provider_->probe(id);
@@ -282,11 +294,8 @@ void version_pool::stop_all() {
   {
     std::lock_guard lock(mutex_);
     stopped_ = true;
-    for (auto& p : pods_) {
-      if (p.state == pod_state::stopping) continue;
-      p.state = pod_state::stopping;
-      fx.stops.push_back(p.id);
-    }
+    for (auto& p : pods_)
+      if (p.state != pod_state::stopping) stop_pod(fx, p, "shutdown");
     for (auto& h : waiting_) fx.failures.emplace_back(std::move(h.w), "the proxy is shutting down");
     waiting_.clear();
   }
@@ -339,15 +348,18 @@ void version_pool::on_ready(pod_id id, const std::string& host, std::uint16_t po
     p->state = pod_state::ready;
     p->address = host + ":" + std::to_string(port);
     auto now = clock_.now();
+    pod_note note{pod_note::kind::ready, id, p->address};
     if (!p->was_ready) {
       p->was_ready = true;
       if (endpoints_.empty()) {
+        auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - p->started_at).count();
         ++stats_.cold_starts;
-        stats_.cold_start_ms_total += static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(now - p->started_at).count());
+        stats_.cold_start_ms_total += static_cast<std::uint64_t>(ms);
+        note.start_ms = ms;
       }
       last_start_failure_.reset();
     }
+    fx.notes.push_back(std::move(note));
     if (p->in_flight == 0) p->idle_since = now;
     serve_waiters(fx);
     if (retired_ || stopped_) stop_idle(fx, true);
@@ -365,6 +377,7 @@ void version_pool::on_exit(pod_id id, const pod_exit& how) {
     const bool died_starting = state == pod_state::starting && !it->was_ready;
     in_flight_ -= it->in_flight;  // those requests fail on their own sockets (502)
     pods_.erase(it);
+    fx.notes.push_back({pod_note::kind::exited, id, how.cause});
     if (died_starting) {
       ++stats_.start_failures;
       last_start_failure_ = clock_.now();

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,6 +55,14 @@ class waiter {
   virtual void failed(failure why, const std::string& message) = 0;
 };
 
+// What happened to a pod, for the proxy's log.
+struct pod_note {
+  enum class kind { starting, ready, stopping, exited } what;
+  pod_id pod;
+  std::string detail;  // ready: "ip:port"; stopping: why; exited: the cause
+  std::int64_t start_ms = -1;  // ready: start → listening, for pods this pool started
+};
+
 struct pool_stats {
   std::uint64_t cold_starts = 0;            // pods that came up
   std::uint64_t cold_start_ms_total = 0;    // start → listening, summed
@@ -72,8 +81,12 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
 
   // `endpoints` non-empty: a static version whose pods are those endpoints; they are
   // all "started" (probed) by activate(), never scaled and never cold.
+  using observer = std::function<void(const pod_spec&, const pod_note&)>;
+
+  // `observe` (may be empty) hears of every pod start, readiness, stop and exit, after
+  // the lock is released.
   version_pool(pool_settings settings, pod_spec spec, std::vector<std::string> endpoints, pod_provider* provider,
-               const clock& clock);
+               const clock& clock, observer observe = {});
   ~version_pool() override;
 
   // Fast path: a ready pod with a free slot → granted (out filled). Otherwise
@@ -136,6 +149,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
     std::vector<std::pair<pod_id, pod_spec>> starts;
     std::vector<pod_id> probes;
     std::vector<pod_id> stops;
+    std::vector<pod_note> notes;
   };
 
   pod* find(pod_id id);
@@ -145,13 +159,15 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   void scale(effects& fx);
   void start_pod(effects& fx, std::string endpoint);
   void stop_idle(effects& fx, bool everything_idle);
+  void stop_pod(effects& fx, pod& p, const char* why);
   unsigned live_pods() const;
   void apply(effects& fx);
 
   static pod_id next_id();
 
   const clock& clock_;
-  pod_provider* provider_;  // null: no way to run this version's source
+  pod_provider* provider_;
+  observer observe_;  // null: no way to run this version's source
   const pod_spec spec_;
   const std::vector<std::string> endpoints_;
   mutable std::mutex mutex_;

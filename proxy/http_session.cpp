@@ -106,8 +106,10 @@ http_session::http_session(worker& owner, tcp::socket socket)
 }
 
 http_session::~http_session() {
+  // Count first: detach() may report the worker drained, and the server then reads the
+  // count from another thread.
+  worker_.shared().connections.fetch_sub(1, std::memory_order_acq_rel);
   worker_.detach(*this);
-  worker_.shared().connections.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void http_session::start() {
@@ -242,10 +244,11 @@ net::awaitable<proxy_error> http_session::read_head(exchange& x) {
   auto& parser = x.parser.emplace();
   parser.eager(false);
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-  parser.body_limit(limits.max_body_bytes);
+  // The body limit is applied after routing: an unknown host or path is a 404 whatever
+  // the body's size.
+  parser.body_limit(boost::none);
   boost::system::error_code ec;
   auto used = parser.put(net::buffer(buffer_.data().data(), x.head_size), ec);
-  if (ec == http::error::body_limit) co_return proxy_error::payload_too_large;
   if (ec == http::error::header_limit) co_return proxy_error::headers_too_large;
   if (ec || !parser.is_header_done()) co_return proxy_error::bad_request;
   buffer_.consume(used);
@@ -267,6 +270,9 @@ net::awaitable<proxy_error> http_session::read_head(exchange& x) {
   x.version = x.app->active;
   if (req.method() != http::verb::post) co_return proxy_error::method_not_allowed;
   if (target->path != "/") co_return proxy_error::path_not_found;
+  if (parser.content_length() && *parser.content_length() > limits.max_body_bytes)
+    co_return proxy_error::payload_too_large;
+  parser.body_limit(limits.max_body_bytes);  // for chunked bodies, checked as they grow
   co_return proxy_error::none;
 }
 

@@ -64,13 +64,28 @@ void log_pod_output(const coldstart::pod_output& out) {
   access_log::event("pod_output", fields);
 }
 
+// Pod lifecycle lines: pod_starting, pod_ready, pod_stopping, pod_exited.
+void log_pod_note(const coldstart::pod_spec& spec, const coldstart::pod_note& note) {
+  using kind = coldstart::pod_note::kind;
+  const char* event = note.what == kind::starting   ? "pod_starting"
+                      : note.what == kind::ready    ? "pod_ready"
+                      : note.what == kind::stopping ? "pod_stopping"
+                                                    : "pod_exited";
+  const char* key = note.what == kind::ready ? "address" : note.what == kind::starting ? "endpoint" : "reason";
+  std::string fields = "\"app\":" + json_string(spec.app_id) + ",\"version\":" + spec.version +
+                       ",\"pod\":" + std::to_string(note.pod);
+  if (!note.detail.empty()) fields += ",\"" + std::string(key) + "\":" + json_string(note.detail);
+  if (note.start_ms >= 0) fields += ",\"start_ms\":" + std::to_string(note.start_ms);
+  access_log::event(event, fields);
+}
+
 }  // namespace
 
 server::server(std::filesystem::path config_path, routing::config cfg)
     : config_path_(std::move(config_path)),
       config_(std::move(cfg)),
       process_provider_(supervisor_ctx_, log_pod_output),
-      pools_({&static_provider_, &process_provider_, nullptr}, clock_) {
+      pools_({&static_provider_, &process_provider_, nullptr}, clock_, log_pod_note) {
   raise_descriptor_limit();
   std::signal(SIGPIPE, SIG_IGN);
   tick_pools();  // pending work first, so the supervisor's run() does not return at once
