@@ -3,6 +3,8 @@
 
 #include "coldstart/version_pool.hpp"
 
+#include "pool_doubles.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,46 +18,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-class manual_clock final : public clock {
- public:
-  time_point now() const noexcept override { return now_; }
-  void advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  time_point now_{std::chrono::seconds(1000)};
-};
-
-class recording_provider final : public pod_provider {
- public:
-  void start(pod_id id, const pod_spec& spec, pod_events&) override { started.push_back({id, spec}); }
-  void probe(pod_id id) override { probed.push_back(id); }
-  void stop(pod_id id) override { stopped.push_back(id); }
-
-  struct start_call {
-    pod_id id;
-    pod_spec spec;
-  };
-  std::vector<start_call> started;
-  std::vector<pod_id> probed;
-  std::vector<pod_id> stopped;
-};
-
-class recording_waiter final : public waiter {
- public:
-  void granted(const grant& g) override {
-    ++calls;
-    result = g;
-  }
-  void failed(failure why, const std::string& m) override {
-    ++calls;
-    failure_kind = why;
-    message = m;
-  }
-  int calls = 0;
-  std::optional<grant> result;
-  std::optional<failure> failure_kind;
-  std::string message;
-};
+using namespace ignite::coldstart::testing;
 
 class version_pool_scaling_test : public ::testing::Test {
  protected:
@@ -84,18 +47,18 @@ TEST_F(version_pool_scaling_test, first_request_starts_a_pod_and_gets_it_when_it
   auto pool = make({});
   grant g;
   EXPECT_EQ(pool->try_acquire(g), version_pool::acquire_result::must_hold);
-  EXPECT_TRUE(provider_.started.empty()) << "try_acquire must not start pods";
+  EXPECT_TRUE(provider_.started().empty()) << "try_acquire must not start pods";
   auto w = hold(*pool);
-  ASSERT_EQ(provider_.started.size(), 1u);
-  EXPECT_EQ(provider_.started[0].spec.app_id, "acme-corp:greeter");
+  ASSERT_EQ(provider_.started().size(), 1u);
+  EXPECT_EQ(provider_.started()[0].second.app_id, "acme-corp:greeter");
   EXPECT_EQ(w->calls, 0);
 
   clock_.advance(250ms);
-  pool->on_ready(provider_.started[0].id, "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
   ASSERT_EQ(w->calls, 1);
-  ASSERT_TRUE(w->result);
-  EXPECT_EQ(w->result->address, "127.0.0.1:41000");
-  EXPECT_TRUE(w->result->cold_start);
+  ASSERT_TRUE(w->got);
+  EXPECT_EQ(w->got->address, "127.0.0.1:41000");
+  EXPECT_TRUE(w->got->cold_start);
   auto s = pool->stats();
   EXPECT_EQ(s.cold_starts, 1u);
   EXPECT_EQ(s.cold_start_ms_total, 250u);
@@ -105,18 +68,18 @@ TEST_F(version_pool_scaling_test, first_request_starts_a_pod_and_gets_it_when_it
   grant warm;
   EXPECT_EQ(pool->try_acquire(warm), version_pool::acquire_result::granted);
   EXPECT_FALSE(warm.cold_start);
-  EXPECT_EQ(provider_.started.size(), 1u);
+  EXPECT_EQ(provider_.started().size(), 1u);
 }
 
 TEST_F(version_pool_scaling_test, a_burst_with_no_concurrency_limit_is_served_by_one_pod) {
   auto pool = make({});
   std::vector<std::shared_ptr<recording_waiter>> waiters;
   for (int i = 0; i < 200; ++i) waiters.push_back(hold(*pool));
-  ASSERT_EQ(provider_.started.size(), 1u);
-  pool->on_ready(provider_.started[0].id, "127.0.0.1", 41000);
+  ASSERT_EQ(provider_.started().size(), 1u);
+  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
   for (auto& w : waiters) {
     ASSERT_EQ(w->calls, 1);
-    ASSERT_TRUE(w->result);
+    ASSERT_TRUE(w->got);
   }
   EXPECT_EQ(pool->stats().waiting, 0u);
 }
@@ -129,15 +92,15 @@ TEST_F(version_pool_scaling_test, held_requests_are_granted_in_arrival_order) {
   auto a = hold(*pool);
   auto b = hold(*pool);
   auto c = hold(*pool);
-  pool->on_ready(provider_.started.at(0).id, "127.0.0.1", 41000);
-  ASSERT_TRUE(a->result);
-  EXPECT_FALSE(b->result);
-  pool->release(a->result->pod);
-  ASSERT_TRUE(b->result);
-  EXPECT_FALSE(c->result);
-  EXPECT_TRUE(b->result->cold_start) << "b arrived while the pod was starting";
-  pool->release(b->result->pod);
-  EXPECT_TRUE(c->result);
+  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  ASSERT_TRUE(a->got);
+  EXPECT_FALSE(b->got);
+  pool->release(a->got->pod);
+  ASSERT_TRUE(b->got);
+  EXPECT_FALSE(c->got);
+  EXPECT_TRUE(b->got->cold_start) << "b arrived while the pod was starting";
+  pool->release(b->got->pod);
+  EXPECT_TRUE(c->got);
 }
 
 TEST_F(version_pool_scaling_test, waiting_only_for_a_busy_pods_slot_is_not_a_cold_start) {
@@ -147,14 +110,14 @@ TEST_F(version_pool_scaling_test, waiting_only_for_a_busy_pods_slot_is_not_a_col
   s.reserved_capacity = 1;
   auto pool = make(s);
   pool->activate();
-  pool->on_ready(provider_.started.at(0).id, "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
   grant first;
   ASSERT_EQ(pool->try_acquire(first), version_pool::acquire_result::granted);
   auto w = hold(*pool);
-  EXPECT_EQ(provider_.started.size(), 1u) << "max_replicas reached";
+  EXPECT_EQ(provider_.started().size(), 1u) << "max_replicas reached";
   pool->release(first.pod);
-  ASSERT_TRUE(w->result);
-  EXPECT_FALSE(w->result->cold_start);
+  ASSERT_TRUE(w->got);
+  EXPECT_FALSE(w->got->cold_start);
 }
 
 TEST_F(version_pool_scaling_test, a_full_hold_queue_rejects_and_counts) {
@@ -176,19 +139,19 @@ TEST_F(version_pool_scaling_test, a_pod_dying_before_it_listens_fails_its_held_r
   auto pool = make({});
   auto a = hold(*pool);
   auto b = hold(*pool);
-  pool->on_exit(provider_.started.at(0).id, {"exited with status 3", {"config missing", "bye"}});
+  pool->on_exit(provider_.started_ids().at(0), {"exited with status 3", {"config missing", "bye"}});
   for (auto& w : {a, b}) {
     ASSERT_EQ(w->calls, 1);
-    ASSERT_TRUE(w->failure_kind);
-    EXPECT_EQ(*w->failure_kind, failure::pod_start_failed);
+    ASSERT_TRUE(w->failed_with);
+    EXPECT_EQ(*w->failed_with, failure::pod_start_failed);
     EXPECT_NE(w->message.find("exited with status 3"), std::string::npos) << w->message;
     EXPECT_NE(w->message.find("config missing | bye"), std::string::npos) << w->message;
   }
   EXPECT_EQ(pool->stats().start_failures, 1u);
-  EXPECT_EQ(provider_.started.size(), 1u) << "no restart for requests that already failed";
+  EXPECT_EQ(provider_.started().size(), 1u) << "no restart for requests that already failed";
   // A later request tries again.
   hold(*pool);
-  EXPECT_EQ(provider_.started.size(), 2u);
+  EXPECT_EQ(provider_.started().size(), 2u);
 }
 
 TEST_F(version_pool_scaling_test, a_start_failure_keeps_requests_another_starting_pod_can_take) {
@@ -198,14 +161,14 @@ TEST_F(version_pool_scaling_test, a_start_failure_keeps_requests_another_startin
   auto pool = make(s);
   auto a = hold(*pool);
   auto b = hold(*pool);
-  ASSERT_EQ(provider_.started.size(), 2u);
-  pool->on_exit(provider_.started[0].id, {"exited with status 1", {}});
+  ASSERT_EQ(provider_.started().size(), 2u);
+  pool->on_exit(provider_.started_ids()[0], {"exited with status 1", {}});
   // One pod is still starting with one free slot: the older request keeps waiting.
   EXPECT_EQ(a->calls, 0);
   ASSERT_EQ(b->calls, 1);
-  EXPECT_TRUE(b->failure_kind);
-  pool->on_ready(provider_.started[1].id, "127.0.0.1", 41001);
-  EXPECT_TRUE(a->result);
+  EXPECT_TRUE(b->failed_with);
+  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
+  EXPECT_TRUE(a->got);
 }
 
 TEST_F(version_pool_scaling_test, scales_out_to_ceil_demand_over_concurrency_capped_at_max_replicas) {
@@ -214,9 +177,9 @@ TEST_F(version_pool_scaling_test, scales_out_to_ceil_demand_over_concurrency_cap
   s.max_replicas = 3;
   auto pool = make(s);
   for (int i = 0; i < 3; ++i) hold(*pool);
-  EXPECT_EQ(provider_.started.size(), 2u);  // ceil(3 / 2)
+  EXPECT_EQ(provider_.started().size(), 2u);  // ceil(3 / 2)
   for (int i = 0; i < 5; ++i) hold(*pool);
-  EXPECT_EQ(provider_.started.size(), 3u);  // ceil(8 / 2) = 4, capped at 3
+  EXPECT_EQ(provider_.started().size(), 3u);  // ceil(8 / 2) = 4, capped at 3
 }
 
 TEST_F(version_pool_scaling_test, requests_go_to_the_pod_with_the_fewest_in_flight) {
@@ -225,14 +188,14 @@ TEST_F(version_pool_scaling_test, requests_go_to_the_pod_with_the_fewest_in_flig
   s.reserved_capacity = 2;
   auto pool = make(s);
   pool->activate();
-  ASSERT_EQ(provider_.started.size(), 2u);
-  pool->on_ready(provider_.started[0].id, "127.0.0.1", 41000);
-  pool->on_ready(provider_.started[1].id, "127.0.0.1", 41001);
+  ASSERT_EQ(provider_.started().size(), 2u);
+  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
   std::vector<grant> grants(4);
   for (auto& g : grants) ASSERT_EQ(pool->try_acquire(g), version_pool::acquire_result::granted);
   auto on = [&](pod_id id) { return std::count_if(grants.begin(), grants.end(), [&](auto& g) { return g.pod == id; }); };
-  EXPECT_EQ(on(provider_.started[0].id), 2);
-  EXPECT_EQ(on(provider_.started[1].id), 2);
+  EXPECT_EQ(on(provider_.started_ids()[0]), 2);
+  EXPECT_EQ(on(provider_.started_ids()[1]), 2);
 }
 
 TEST_F(version_pool_scaling_test, an_idle_pod_is_stopped_after_idle_timeout_down_to_zero) {
@@ -240,24 +203,24 @@ TEST_F(version_pool_scaling_test, an_idle_pod_is_stopped_after_idle_timeout_down
   s.idle_timeout = 1000ms;
   auto pool = make(s);
   auto w = hold(*pool);
-  auto id = provider_.started.at(0).id;
+  auto id = provider_.started_ids().at(0);
   pool->on_ready(id, "127.0.0.1", 41000);
   clock_.advance(5000ms);  // busy time does not count as idle
   pool->tick();
-  EXPECT_TRUE(provider_.stopped.empty());
-  pool->release(w->result->pod);
+  EXPECT_TRUE(provider_.stopped().empty());
+  pool->release(w->got->pod);
   clock_.advance(999ms);
   pool->tick();
-  EXPECT_TRUE(provider_.stopped.empty());
+  EXPECT_TRUE(provider_.stopped().empty());
   clock_.advance(1ms);
   pool->tick();
-  ASSERT_EQ(provider_.stopped, std::vector<pod_id>{id});
+  ASSERT_EQ(provider_.stopped(), std::vector<pod_id>{id});
   EXPECT_EQ(pool->stats().pods_stopped_idle, 1u);
   pool->on_exit(id, {"was stopped", {}});
   EXPECT_EQ(pool->stats().pods, 0u);
   // From zero, the next request is a cold start again.
   hold(*pool);
-  EXPECT_EQ(provider_.started.size(), 2u);
+  EXPECT_EQ(provider_.started().size(), 2u);
 }
 
 TEST_F(version_pool_scaling_test, reserved_capacity_starts_without_traffic_and_is_kept_when_idle) {
@@ -265,13 +228,13 @@ TEST_F(version_pool_scaling_test, reserved_capacity_starts_without_traffic_and_i
   s.reserved_capacity = 1;
   s.idle_timeout = 100ms;
   auto pool = make(s);
-  EXPECT_TRUE(provider_.started.empty());
+  EXPECT_TRUE(provider_.started().empty());
   pool->activate();
-  ASSERT_EQ(provider_.started.size(), 1u);
-  pool->on_ready(provider_.started[0].id, "127.0.0.1", 41000);
+  ASSERT_EQ(provider_.started().size(), 1u);
+  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
   clock_.advance(10s);
   pool->tick();
-  EXPECT_TRUE(provider_.stopped.empty());
+  EXPECT_TRUE(provider_.stopped().empty());
   grant g;
   EXPECT_EQ(pool->try_acquire(g), version_pool::acquire_result::granted);
   EXPECT_FALSE(g.cold_start);
@@ -282,9 +245,9 @@ TEST_F(version_pool_scaling_test, reserved_capacity_is_restored_after_a_pod_dies
   s.reserved_capacity = 1;
   auto pool = make(s);
   pool->activate();
-  pool->on_ready(provider_.started.at(0).id, "127.0.0.1", 41000);
-  pool->on_exit(provider_.started[0].id, {"was killed by signal 9 (SIGKILL)", {}});
-  EXPECT_EQ(provider_.started.size(), 2u);
+  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_exit(provider_.started_ids()[0], {"was killed by signal 9 (SIGKILL)", {}});
+  EXPECT_EQ(provider_.started().size(), 2u);
 }
 
 TEST_F(version_pool_scaling_test, a_pod_dying_while_serving_is_replaced_for_the_requests_still_waiting) {
@@ -294,31 +257,31 @@ TEST_F(version_pool_scaling_test, a_pod_dying_while_serving_is_replaced_for_the_
   auto pool = make(s);
   auto a = hold(*pool);
   auto b = hold(*pool);
-  auto first = provider_.started.at(0).id;
+  auto first = provider_.started_ids().at(0);
   pool->on_ready(first, "127.0.0.1", 41000);
-  ASSERT_TRUE(a->result);
+  ASSERT_TRUE(a->got);
   pool->on_exit(first, {"was killed by signal 11 (SIGSEGV)", {}});
   EXPECT_EQ(b->calls, 0) << "a request not yet sent to the dead pod is held again, not failed";
-  ASSERT_EQ(provider_.started.size(), 2u);
-  pool->release(a->result->pod);  // the failed request finishing is harmless
-  pool->on_ready(provider_.started[1].id, "127.0.0.1", 41001);
-  ASSERT_TRUE(b->result);
-  EXPECT_EQ(b->result->address, "127.0.0.1:41001");
+  ASSERT_EQ(provider_.started().size(), 2u);
+  pool->release(a->got->pod);  // the failed request finishing is harmless
+  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
+  ASSERT_TRUE(b->got);
+  EXPECT_EQ(b->got->address, "127.0.0.1:41001");
 }
 
 TEST_F(version_pool_scaling_test, an_unreachable_pod_is_probed_and_not_granted_until_it_listens_again) {
   auto pool = make({});
   auto w = hold(*pool);
-  auto id = provider_.started.at(0).id;
+  auto id = provider_.started_ids().at(0);
   pool->on_ready(id, "127.0.0.1", 41000);
-  pool->unreachable(w->result->pod);
-  EXPECT_EQ(provider_.probed, std::vector<pod_id>{id});
+  pool->unreachable(w->got->pod);
+  EXPECT_EQ(provider_.probed(), std::vector<pod_id>{id});
   grant g;
   EXPECT_EQ(pool->try_acquire(g), version_pool::acquire_result::must_hold);
   auto again = hold(*pool);
-  EXPECT_EQ(provider_.started.size(), 1u) << "the pod is starting again; no second pod";
+  EXPECT_EQ(provider_.started().size(), 1u) << "the pod is starting again; no second pod";
   pool->on_ready(id, "127.0.0.1", 41000);
-  EXPECT_TRUE(again->result);
+  EXPECT_TRUE(again->got);
 }
 
 TEST_F(version_pool_scaling_test, a_cancelled_request_is_never_called_back) {
@@ -326,14 +289,14 @@ TEST_F(version_pool_scaling_test, a_cancelled_request_is_never_called_back) {
   auto w = hold(*pool);
   EXPECT_TRUE(pool->cancel(w.get()));
   EXPECT_FALSE(pool->cancel(w.get()));
-  pool->on_ready(provider_.started.at(0).id, "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
   EXPECT_EQ(w->calls, 0);
 }
 
 TEST_F(version_pool_scaling_test, cancel_after_the_answer_reports_it_is_on_its_way) {
   auto pool = make({});
   auto w = hold(*pool);
-  pool->on_ready(provider_.started.at(0).id, "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
   EXPECT_FALSE(pool->cancel(w.get()));
   EXPECT_EQ(w->calls, 1);
 }
@@ -345,7 +308,7 @@ TEST_F(version_pool_scaling_test, timeout_message_names_the_cause) {
   auto pool = make(s);
   hold(*pool);
   EXPECT_EQ(pool->timeout_message(30000ms), "no pod listened on $PORT within 30 s");
-  pool->on_ready(provider_.started.at(0).id, "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
   hold(*pool);
   auto busy = pool->timeout_message(1500ms);
   EXPECT_NE(busy.find("busy for 1500 ms"), std::string::npos) << busy;
@@ -358,10 +321,10 @@ TEST_F(version_pool_scaling_test, a_pod_that_never_listens_is_stopped_once_nobod
   auto w = hold(*pool);
   clock_.advance(600ms);
   pool->tick();
-  EXPECT_TRUE(provider_.stopped.empty()) << "someone still waits";
+  EXPECT_TRUE(provider_.stopped().empty()) << "someone still waits";
   ASSERT_TRUE(pool->cancel(w.get()));
   pool->tick();
-  EXPECT_EQ(provider_.stopped.size(), 1u);
+  EXPECT_EQ(provider_.stopped().size(), 1u);
 }
 
 TEST_F(version_pool_scaling_test, retiring_stops_idle_pods_and_busy_ones_once_their_requests_finish) {
@@ -369,16 +332,16 @@ TEST_F(version_pool_scaling_test, retiring_stops_idle_pods_and_busy_ones_once_th
   s.reserved_capacity = 2;
   auto pool = make(s);
   pool->activate();
-  auto a = provider_.started.at(0).id, b = provider_.started.at(1).id;
+  auto a = provider_.started_ids().at(0), b = provider_.started_ids().at(1);
   pool->on_ready(a, "127.0.0.1", 41000);
   pool->on_ready(b, "127.0.0.1", 41001);
   grant g;
   ASSERT_EQ(pool->try_acquire(g), version_pool::acquire_result::granted);
   pool->retire();
-  ASSERT_EQ(provider_.stopped.size(), 1u);
-  EXPECT_NE(provider_.stopped[0], g.pod);
+  ASSERT_EQ(provider_.stopped().size(), 1u);
+  EXPECT_NE(provider_.stopped()[0], g.pod);
   pool->release(g.pod);
-  EXPECT_EQ(provider_.stopped.size(), 2u);
+  EXPECT_EQ(provider_.stopped().size(), 2u);
   pool->on_exit(a, {"was stopped", {}});
   EXPECT_FALSE(pool->finished());
   pool->on_exit(b, {"was stopped", {}});
@@ -389,10 +352,10 @@ TEST_F(version_pool_scaling_test, stop_all_stops_every_pod_and_fails_held_reques
   auto pool = make({});
   auto w = hold(*pool);
   pool->stop_all();
-  EXPECT_EQ(provider_.stopped.size(), 1u);
+  EXPECT_EQ(provider_.stopped().size(), 1u);
   ASSERT_EQ(w->calls, 1);
-  EXPECT_TRUE(w->failure_kind);
-  pool->on_exit(provider_.started.at(0).id, {"was stopped", {}});
+  EXPECT_TRUE(w->failed_with);
+  pool->on_exit(provider_.started_ids().at(0), {"was stopped", {}});
   EXPECT_TRUE(pool->finished());
 }
 
@@ -402,16 +365,16 @@ TEST_F(version_pool_scaling_test, static_endpoints_are_all_probed_never_cold_and
   auto pool = make(s, {"127.0.0.1:9001", "127.0.0.1:9002"});
   auto w = hold(*pool);
   pool->activate();
-  ASSERT_EQ(provider_.started.size(), 2u);
-  EXPECT_EQ(provider_.started[0].spec.endpoint, "127.0.0.1:9001");
-  EXPECT_EQ(provider_.started[1].spec.endpoint, "127.0.0.1:9002");
-  pool->on_ready(provider_.started[1].id, "127.0.0.1", 9002);
-  ASSERT_TRUE(w->result);
-  EXPECT_FALSE(w->result->cold_start);
-  pool->release(w->result->pod);
+  ASSERT_EQ(provider_.started().size(), 2u);
+  EXPECT_EQ(provider_.started()[0].second.endpoint, "127.0.0.1:9001");
+  EXPECT_EQ(provider_.started()[1].second.endpoint, "127.0.0.1:9002");
+  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 9002);
+  ASSERT_TRUE(w->got);
+  EXPECT_FALSE(w->got->cold_start);
+  pool->release(w->got->pod);
   clock_.advance(1s);
   pool->tick();
-  EXPECT_TRUE(provider_.stopped.empty());
+  EXPECT_TRUE(provider_.stopped().empty());
 }
 
 TEST_F(version_pool_scaling_test, a_version_without_a_provider_is_refused_at_once) {
@@ -446,10 +409,10 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
   auto pool = std::make_shared<version_pool>(pool_settings{}, spec, std::vector<std::string>{"127.0.0.1:9001"},
                                              &provider_, clock_);
   pool->activate();
-  auto first = provider_.started.at(0).id;
+  auto first = provider_.started_ids().at(0);
   pool->on_ready(first, "127.0.0.1", 9001);
   pool->retire();
-  ASSERT_EQ(provider_.stopped, std::vector<pod_id>{first});
+  ASSERT_EQ(provider_.stopped(), std::vector<pod_id>{first});
   pool->on_exit(first, {"stopped", {}});
   EXPECT_TRUE(pool->finished());
 
@@ -457,11 +420,11 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
   grant g;
   std::string message;
   ASSERT_EQ(pool->hold(w, g, message), version_pool::acquire_result::must_hold) << message;
-  ASSERT_EQ(provider_.started.size(), 2u);
-  pool->on_ready(provider_.started[1].id, "127.0.0.1", 9001);
-  ASSERT_TRUE(w->result);
-  pool->release(w->result->pod);
-  EXPECT_EQ(provider_.stopped.size(), 2u) << "and stopped again once idle";
+  ASSERT_EQ(provider_.started().size(), 2u);
+  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 9001);
+  ASSERT_TRUE(w->got);
+  pool->release(w->got->pod);
+  EXPECT_EQ(provider_.stopped().size(), 2u) << "and stopped again once idle";
 }
 
 }  // namespace

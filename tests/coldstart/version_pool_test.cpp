@@ -19,79 +19,14 @@
 #include "coldstart/pod_provider.hpp"
 #include "coldstart/pool_registry.hpp"
 #include "coldstart/version_pool.hpp"
+#include "pool_doubles.hpp"
 
 namespace ignite::coldstart {
 namespace {
 
 using namespace std::chrono_literals;
 
-class manual_clock final : public clock {
- public:
-  time_point now() const noexcept override { return now_; }
-  void advance(std::chrono::milliseconds d) { now_ += d; }
-
- private:
-  time_point now_{std::chrono::hours(1)};
-};
-
-// Records what the pool asks for; the test plays the pods' part through pod_events.
-class recording_provider final : public pod_provider {
- public:
-  void start(pod_id id, const pod_spec& spec, pod_events&) override {
-    std::lock_guard lock(mutex_);
-    started_.emplace_back(id, spec);
-  }
-  void probe(pod_id id) override {
-    std::lock_guard lock(mutex_);
-    probed_.push_back(id);
-  }
-  void stop(pod_id id) override {
-    std::lock_guard lock(mutex_);
-    stopped_.push_back(id);
-  }
-
-  std::vector<std::pair<pod_id, pod_spec>> started() const {
-    std::lock_guard lock(mutex_);
-    return started_;
-  }
-  std::vector<pod_id> started_ids() const {
-    std::vector<pod_id> ids;
-    for (const auto& [id, spec] : started()) ids.push_back(id);
-    return ids;
-  }
-  std::vector<pod_id> probed() const {
-    std::lock_guard lock(mutex_);
-    return probed_;
-  }
-  std::vector<pod_id> stopped() const {
-    std::lock_guard lock(mutex_);
-    return stopped_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<pod_id, pod_spec>> started_;
-  std::vector<pod_id> probed_;
-  std::vector<pod_id> stopped_;
-};
-
-class recording_waiter final : public waiter {
- public:
-  void granted(const grant& g) override {
-    ++calls;
-    got = g;
-  }
-  void failed(failure why, const std::string& message) override {
-    ++calls;
-    failed_with = why;
-    this->message = message;
-  }
-
-  int calls = 0;
-  std::optional<grant> got;
-  std::optional<failure> failed_with;
-  std::string message;
-};
+using namespace ignite::coldstart::testing;
 
 const std::vector<std::string> k_three = {"127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"};
 

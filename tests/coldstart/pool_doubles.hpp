@@ -1,0 +1,86 @@
+#pragma once
+// Test doubles for the pool state machine: a clock moved by hand, a provider that only
+// records what the pool asked of it (the test plays the pods through pod_events), and a
+// waiter that records its answer.
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "coldstart/clock.hpp"
+#include "coldstart/pod_provider.hpp"
+#include "coldstart/version_pool.hpp"
+
+namespace ignite::coldstart::testing {
+
+class manual_clock final : public clock {
+ public:
+  time_point now() const noexcept override { return now_; }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
+
+ private:
+  time_point now_{std::chrono::hours(1)};
+};
+
+class recording_provider final : public pod_provider {
+ public:
+  void start(pod_id id, const pod_spec& spec, pod_events&) override {
+    std::lock_guard lock(mutex_);
+    started_.emplace_back(id, spec);
+  }
+  void probe(pod_id id) override {
+    std::lock_guard lock(mutex_);
+    probed_.push_back(id);
+  }
+  void stop(pod_id id) override {
+    std::lock_guard lock(mutex_);
+    stopped_.push_back(id);
+  }
+
+  std::vector<std::pair<pod_id, pod_spec>> started() const {
+    std::lock_guard lock(mutex_);
+    return started_;
+  }
+  std::vector<pod_id> started_ids() const {
+    std::vector<pod_id> ids;
+    for (const auto& [id, spec] : started()) ids.push_back(id);
+    return ids;
+  }
+  std::vector<pod_id> probed() const {
+    std::lock_guard lock(mutex_);
+    return probed_;
+  }
+  std::vector<pod_id> stopped() const {
+    std::lock_guard lock(mutex_);
+    return stopped_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::pair<pod_id, pod_spec>> started_;
+  std::vector<pod_id> probed_;
+  std::vector<pod_id> stopped_;
+};
+
+class recording_waiter final : public waiter {
+ public:
+  void granted(const grant& g) override {
+    ++calls;
+    got = g;
+  }
+  void failed(failure why, const std::string& m) override {
+    ++calls;
+    failed_with = why;
+    message = m;
+  }
+
+  int calls = 0;
+  std::optional<grant> got;
+  std::optional<failure> failed_with;
+  std::string message;
+};
+
+}  // namespace ignite::coldstart::testing
