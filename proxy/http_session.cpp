@@ -596,7 +596,6 @@ net::awaitable<void> http_session::reply_error(exchange& x, proxy_error e, std::
 }
 
 void http_session::finish(exchange& x) {
-  ++requests_served_;
   request_record r;
   r.execution_id = x.id.view();
   if (x.app) {

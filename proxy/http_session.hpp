@@ -73,7 +73,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
   held_request* watched_hold_ = nullptr;
   unsigned watch_generation_ = 0;
   std::size_t registry_index_ = 0;  // in worker::sessions_
-  std::uint32_t requests_served_ = 0;
   phase phase_ = phase::idle;
   bool watch_armed_ = false;
   bool timed_out_ = false;

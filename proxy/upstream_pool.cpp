@@ -82,10 +82,4 @@ void upstream_pool::close_all() {
   idle_.clear();
 }
 
-std::size_t upstream_pool::idle_count() const noexcept {
-  std::size_t n = 0;
-  for (const auto& [_, list] : idle_) n += list.size();
-  return n;
-}
-
 }  // namespace ignite::proxy

@@ -55,7 +55,6 @@ class upstream_pool {
   boost::asio::awaitable<void> sweep();
 
   void close_all();
-  std::size_t idle_count() const noexcept;
 
  private:
   struct string_hash {
