@@ -1,0 +1,454 @@
+#!/usr/bin/env bash
+# bench/run.sh: ignite-proxy against nginx set up as the same reverse proxy, on loopback.
+#
+#   bench/run.sh                      # builds, installs wrk/nginx if missing, runs, prints
+#   BENCH_DURATION=5s bench/run.sh    # shorter runs
+#
+# What it measures, in this order, all against one fast fixed-answer backend:
+#   1. idle connection memory: RSS before and after BENCH_IDLE_CONNECTIONS clients have
+#      each made one request and then sit idle on a keep-alive connection;
+#   2. throughput and latency: wrk POSTing a small JSON body, proxy and nginx taking turns
+#      (proxy, nginx, proxy, nginx, ...) so drift in the machine's load hits both;
+#   3. cold-start handoff: how long after the example greeter starts listening the held
+#      request reaches it (the greeter stamps both times on its answer).
+# Both proxies get one worker thread and write an access log line per request to a file
+# (nginx with a 64 KiB buffer, as the proxy batches its own writes per event-loop turn).
+#
+# Knobs (environment):
+#   BUILD_DIR               build tree to use/configure            (default: <repo>/build)
+#   BENCH_DURATION          each wrk run                            (default: 10s)
+#   BENCH_WARMUP            one unmeasured wrk run per target first (default: 2s)
+#   BENCH_ROUNDS            measured runs per target                (default: 2)
+#   BENCH_CONNECTIONS       wrk connections                         (default: 64)
+#   BENCH_WRK_THREADS       wrk threads                             (default: 1)
+#   BENCH_IDLE_CONNECTIONS  idle clients held open                  (default: 2000)
+#   BENCH_NGINX_ACCESS_LOG  1: nginx logs like the proxy; 0: off    (default: 1)
+#   BENCH_COLD_STARTS       cold starts of the greeter; 0 skips     (default: 5)
+#   BENCH_KEEP              1: keep the scratch dir with configs/logs (default: 0)
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${BUILD_DIR:-$root/build}
+duration=${BENCH_DURATION:-10s}
+warmup=${BENCH_WARMUP:-2s}
+rounds=${BENCH_ROUNDS:-2}
+connections=${BENCH_CONNECTIONS:-64}
+wrk_threads=${BENCH_WRK_THREADS:-1}
+idle_connections=${BENCH_IDLE_CONNECTIONS:-2000}
+nginx_access_log=${BENCH_NGINX_ACCESS_LOG:-1}
+cold_starts=${BENCH_COLD_STARTS:-5}
+keep=${BENCH_KEEP:-0}
+
+readonly app_host=bench-acme-corp.ignite.dodil.cloud
+readonly greeter_host=greeter-acme-corp.ignite.dodil.cloud
+readonly body='{"name":"ada"}'
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# Polls a command until it succeeds, for at most $1 seconds: every wait here has a cap.
+wait_until() {
+  local cap=$1; shift
+  local deadline=$((SECONDS + cap))
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.05
+  done
+}
+
+# ---------------------------------------------------------------- (a) tools and build
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  ((${#missing[@]})) || return 0
+  say "installing: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# The compiler's chatter is kept out of the report, and shown whole if the build fails.
+build() {
+  local log
+  log=$(mktemp /tmp/ignite-bench-build.XXXXXX)
+  if [ -x "$root/scripts/install-deps.sh" ]; then "$root/scripts/install-deps.sh"; fi
+  if [ ! -f "$build_dir/CMakeCache.txt" ]; then
+    cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
+      { cat "$log"; rm -f "$log"; die "cmake configure failed"; }
+  fi
+  local type
+  type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")
+  case "$type" in
+    Release|RelWithDebInfo) ;;
+    *) say "warning: $build_dir is a '$type' build; numbers from it say little" ;;
+  esac
+  cmake --build "$build_dir" -j"$(nproc)" --target ignite-proxy bench_backend idle_clients greeter >"$log" 2>&1 ||
+    { cat "$log"; rm -f "$log"; die "build failed"; }
+  rm -f "$log"
+}
+
+install_tools
+build
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+proxy_bin=$build_dir/ignite-proxy
+backend_bin=$build_dir/bench/bench_backend
+idle_bin=$build_dir/bench/idle_clients
+greeter_bin=$build_dir/examples/greeter/greeter
+
+# Every idle client costs a descriptor here and two in the proxy under test.
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+(($(ulimit -n) > idle_connections * 2 + 100)) ||
+  die "ulimit -n is $(ulimit -n): too low for $idle_connections idle connections"
+
+# ---------------------------------------------------------------- processes and cleanup
+
+scratch=$(mktemp -d /tmp/ignite-bench.XXXXXX)
+pids=()
+
+# One at a time, newest first: clients before the proxies, the proxies before the backend,
+# so a proxy's drain is never stuck waiting on a backend that is already gone.
+stop_all() {
+  local i pid
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    pid=${pids[i]}
+    kill -TERM "$pid" 2>/dev/null || continue
+    wait_until 10 exited "$pid" || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  pids=()
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_all
+  if [ "$keep" = 1 ]; then say "scratch dir kept: $scratch"; else rm -rf "$scratch"; fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+exited() { ! kill -0 "$1" 2>/dev/null; }
+
+# A port nobody listens on, for nginx (which cannot report one it picked itself).
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! port_open "$port"; then echo "$port"; return; fi
+  done
+  die "no free port found"
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# nginx's master forks the worker that does the work; with worker_processes 1 it is the only child.
+child_of() {
+  local kids
+  read -ra kids < <(cat /proc/"$1"/task/*/children 2>/dev/null; echo)
+  ((${#kids[@]})) || read -ra kids < <(pgrep -P "$1"; echo)
+  echo "${kids[0]:-}"
+}
+
+# ---------------------------------------------------------------- (b) backend, proxy, nginx
+
+"$backend_bin" 0 >"$scratch/backend.out" 2>&1 &
+pids+=("$!")
+wait_until 10 grep -q 'listening on' "$scratch/backend.out" || die "bench_backend did not start"
+backend_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/backend.out")
+
+cat >"$scratch/proxy.json" <<EOF
+{
+  "domain": "ignite.dodil.cloud",
+  "listen": { "http": "127.0.0.1:0", "admin": "127.0.0.1:0" },
+  "threads": 1,
+  "state_file": "$scratch/state.json",
+  "apps": [
+    { "org": "acme-corp", "name": "bench", "active_version": 1,
+      "versions": [ { "version": 1, "endpoints": ["127.0.0.1:$backend_port"] } ] },
+    { "org": "acme-corp", "name": "greeter", "active_version": 1,
+      "versions": [ { "version": 1, "command": ["$greeter_bin"] } ],
+      "scaling": { "max_replicas": 1, "idle_timeout_ms": 200 } }
+  ]
+}
+EOF
+"$proxy_bin" --config "$scratch/proxy.json" 2>"$scratch/proxy.log" &
+proxy_pid=$!
+pids+=("$proxy_pid")
+# Its {"event":"listening","listener":"http","address":"127.0.0.1:PORT"} line has the port.
+proxy_http_port() {
+  grep '"event":"listening"' "$scratch/proxy.log" | grep '"listener":"http"' |
+    sed -n 's/.*"address":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' | head -n 1
+}
+proxy_listening() { [ -n "$(proxy_http_port)" ]; }
+wait_until 10 proxy_listening || die "ignite-proxy did not start: $(tail -n 5 "$scratch/proxy.log")"
+proxy_port=$(proxy_http_port)
+
+nginx_port=$(free_port)
+nginx_dir=$scratch/nginx
+mkdir -p "$nginx_dir"
+# As root, nginx would run its worker as nobody, who cannot enter the private scratch dir.
+nginx_user=""
+if [ "$(id -u)" -eq 0 ]; then nginx_user="user root;"; fi
+if [ "$nginx_access_log" = 1 ]; then
+  nginx_log="access_log $nginx_dir/access.log ignite buffer=64k flush=1s;"
+else
+  nginx_log="access_log off;"
+fi
+# The same work the proxy does, as far as nginx can express it: same limits and
+# timeouts, Host routing with 404 for other hosts, POST-only, the x-ignite-* headers,
+# X-Forwarded-*, a kept-alive upstream pool of 64, and a JSON access log line.
+cat >"$nginx_dir/nginx.conf" <<EOF
+worker_processes 1;
+daemon off;
+pid $nginx_dir/nginx.pid;
+error_log $nginx_dir/error.log warn;
+worker_rlimit_nofile $(ulimit -n);
+$nginx_user
+events { worker_connections 16384; }
+http {
+  log_format ignite escape=json '{"time":"\$time_iso8601","event":"request","execution_id":"\$request_id",'
+                                '"app":"acme-corp:bench","version":1,"status":\$status,'
+                                '"duration_ms":\$request_time,"cold_start":false}';
+  $nginx_log
+  client_body_temp_path $nginx_dir/client_body;
+  proxy_temp_path $nginx_dir/proxy;
+  fastcgi_temp_path $nginx_dir/fastcgi;
+  uwsgi_temp_path $nginx_dir/uwsgi;
+  scgi_temp_path $nginx_dir/scgi;
+  server_tokens off;
+  keepalive_timeout 60s;            # client_idle_timeout_ms
+  keepalive_requests 1000000;       # the proxy never closes a busy keep-alive connection
+  client_header_timeout 10s;        # client_header_timeout_ms
+  client_body_timeout 10s;
+  client_max_body_size 6m;          # max_body_bytes
+  large_client_header_buffers 4 16k;
+
+  upstream bench_app {
+    server 127.0.0.1:$backend_port;
+    keepalive 64;
+    keepalive_requests 1000000;
+    keepalive_timeout 4s;
+  }
+  server {
+    listen 127.0.0.1:$nginx_port default_server;
+    return 404;                      # app_not_found
+  }
+  server {
+    listen 127.0.0.1:$nginx_port;
+    server_name $app_host;
+    location = / {
+      if (\$request_method != POST) { return 405; }
+      proxy_pass http://bench_app;
+      proxy_http_version 1.1;
+      proxy_connect_timeout 2s;
+      proxy_read_timeout 300s;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_set_header x-ignite-execution-id \$request_id;
+      proxy_set_header x-ignite-app-id acme-corp:bench;
+      proxy_set_header x-ignite-org acme-corp;
+      proxy_set_header x-ignite-app bench;
+      proxy_set_header x-ignite-version 1;
+      proxy_set_header x-ignite-cold-start false;
+      proxy_set_header x-ignite-deadline-ms \$msec;   # nginx cannot add request_timeout without a script module
+      proxy_set_header x-ignite-source public;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      add_header x-ignite-execution-id \$request_id always;
+      add_header x-ignite-cold-start false always;
+    }
+    location / { return 404; }       # path_not_found
+  }
+}
+EOF
+"$nginx_bin" -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" &
+nginx_pid=$!
+pids+=("$nginx_pid")
+wait_until 10 port_open "$nginx_port" ||
+  die "nginx did not start: $(tail -n 5 "$nginx_dir/error.log")"
+nginx_has_worker() { [ -n "$(child_of "$nginx_pid")" ]; }
+wait_until 10 nginx_has_worker || die "cannot find nginx's worker process"
+nginx_worker=$(child_of "$nginx_pid")
+
+# Both must answer the benchmark request with the backend's 200 and an execution id
+# before any number is worth printing.
+check_target() {
+  local name=$1 port=$2 headers
+  headers=$(curl -s -o /dev/null -D - -H "Host: $app_host" -H 'Content-Type: application/json' \
+    --data "$body" "http://127.0.0.1:$port/") || die "$name: request failed"
+  grep -q '^HTTP/1.1 200' <<<"$headers" || die "$name: expected 200, got: $(head -n 1 <<<"$headers")"
+  grep -qi '^x-ignite-execution-id:' <<<"$headers" || die "$name: no x-ignite-execution-id in the answer"
+}
+check_target proxy "$proxy_port"
+check_target nginx "$nginx_port"
+
+say "ignite-proxy :$proxy_port (pid $proxy_pid), nginx :$nginx_port (worker pid $nginx_worker)," \
+  "bench_backend :$backend_port; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ "$nginx_access_log" = 1 ]; then
+  say "both log every request as a JSON line to a file (nginx: access_log buffer=64k)"
+else
+  say "note: the proxy logs every request as a JSON line; nginx's access_log is off (BENCH_NGINX_ACCESS_LOG=0)"
+fi
+
+# ---------------------------------------------------------------- (d) idle connection memory
+# Measured first, on fresh processes: after a throughput run, freed buffers would be
+# reused by the idle connections and hide what they cost.
+
+declare -A idle_before idle_after idle_held
+idle_memory() {
+  local name=$1 port=$2 pid=$3 fifo=$scratch/idle.$1 out=$scratch/idle.$1.out idle_pid
+  idle_before[$name]=$(rss_kib "$pid")
+  mkfifo "$fifo"
+  # stdin is a pipe we hold open: closing our end tells idle_clients to let go.
+  "$idle_bin" 127.0.0.1 "$port" "$app_host" "$idle_connections" <"$fifo" >"$out" 2>&1 &
+  idle_pid=$!
+  pids+=("$idle_pid")
+  exec 5>"$fifo"
+  wait_until 120 grep -q 'holding' "$out" || die "idle_clients against $name did not finish: $(cat "$out")"
+  sleep 1 # let the server finish what the last answers started (log writes, pool returns)
+  idle_after[$name]=$(rss_kib "$pid")
+  idle_held[$name]=$(sed -n 's/.*holding \([0-9]*\) of.*/\1/p' "$out")
+  exec 5>&-
+  wait "$idle_pid" || true
+  grep -q 'failed' "$out" && ! grep -q '(0 failed)' "$out" && say "$name: $(grep -A5 holding "$out")"
+  grep -q ' 0 closed by the server' "$out" || say "$name: $(tail -n 1 "$out")"
+}
+idle_memory proxy "$proxy_port" "$proxy_pid"
+idle_memory nginx "$nginx_port" "$nginx_worker"
+
+say ""
+say "Idle keep-alive connections ($idle_connections clients, one request each, then idle):"
+printf '  %-8s %12s %12s %8s %14s\n' target "RSS before" "RSS after" held "KiB/idle conn"
+for name in proxy nginx; do
+  printf '  %-8s %9s KiB %9s KiB %8s %14s\n' "$name" "${idle_before[$name]}" "${idle_after[$name]}" \
+    "${idle_held[$name]}" \
+    "$(awk -v a="${idle_after[$name]}" -v b="${idle_before[$name]}" -v n="${idle_held[$name]}" \
+      'BEGIN { if (n > 0) printf "%.2f", (a - b) / n; else print "n/a" }')"
+done
+say "  (nginx: its worker process; the master, $(rss_kib "$nginx_pid") KiB, does not grow with connections."
+say "   nginx sets up all worker_connections slots, about 0.4 KiB each, at start: they sit in its"
+say "   baseline, not in the per-connection figure, and add about 0.4 KiB to what a connection costs it)"
+
+# ---------------------------------------------------------------- (c) throughput and latency
+
+cat >"$scratch/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Host"] = "$app_host"
+EOF
+
+# Latency as wrk prints it ("622.00us", "1.23ms", "1.02s"), in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+
+# CPU time a process has used so far (all its threads), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+clock_ticks=$(getconf CLK_TCK)
+
+# Runs wrk and leaves "name rps p50_ms p99_ms requests_per_cpu_second [errors]" in
+# wrk_result. Requests per CPU-second of the proxy under test is the figure that other
+# load on the machine disturbs least. wrk runs in the background and is waited for:
+# bash defers a Ctrl-C trap until a foreground child exits, and wrk survives Ctrl-C (it
+# prints its stats instead), so a foreground wrk would let the script carry on.
+wrk_result=""
+run_wrk() {
+  local name=$1 port=$2 pid=$3 length=$4 out=$scratch/wrk.out ticks_before ticks
+  ticks_before=$(cpu_ticks "$pid")
+  wrk -t"$wrk_threads" -c"$connections" -d"$length" --latency -s "$scratch/post.lua" \
+    "http://127.0.0.1:$port/" >"$out" 2>&1 &
+  pids+=("$!")
+  wait "$!" || die "wrk against $name failed: $(cat "$out")"
+  ticks=$(($(cpu_ticks "$pid") - ticks_before))
+  local rps requests p50 p99 per_cpu errors
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
+  [ -n "$rps" ] || die "wrk against $name printed no result: $(cat "$out")"
+  requests=$(awk '/requests in/ { print $1 }' "$out")
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  per_cpu=$(awk -v r="$requests" -v t="$ticks" -v hz="$clock_ticks" 'BEGIN { printf "%.0f", (t > 0 ? r * hz / t : 0) }')
+  errors=$(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ' | paste -sd';' || true)
+  wrk_result="$name $rps $p50 $p99 $per_cpu ${errors:-}"
+}
+
+say ""
+say "Throughput: wrk -t$wrk_threads -c$connections -d$duration, POST / with a ${#body}-byte JSON body, $rounds rounds each"
+run_wrk proxy "$proxy_port" "$proxy_pid" "$warmup"
+run_wrk nginx "$nginx_port" "$nginx_worker" "$warmup"
+printf '  %-6s %-6s %12s %10s %10s %14s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec"
+results=()
+for ((r = 1; r <= rounds; r++)); do
+  for target in proxy nginx; do
+    if [ "$target" = proxy ]; then
+      run_wrk proxy "$proxy_port" "$proxy_pid" "$duration"
+    else
+      run_wrk nginx "$nginx_port" "$nginx_worker" "$duration"
+    fi
+    results+=("$wrk_result")
+    read -r _ rps p50 p99 per_cpu errors <<<"$wrk_result"
+    printf '  %-6s %-6s %12.0f %10.3f %10.3f %14s  %s\n' "$r" "$target" "$rps" "$p50" "$p99" "$per_cpu" "${errors:-}"
+  done
+done
+
+printf '%s\n' "${results[@]}" | awk '
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; cpu[$1] += $5 }
+  END {
+    for (t in n) { rps[t] /= n[t]; p50[t] /= n[t]; p99[t] /= n[t]; cpu[t] /= n[t] }
+    printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean proxy", rps["proxy"], p50["proxy"], p99["proxy"], cpu["proxy"]
+    printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean nginx", rps["nginx"], p50["nginx"], p99["nginx"], cpu["nginx"]
+    printf "  %-13s %12.2f %10.2f %10.2f %14.2f   (higher is better for rps and req/CPU-sec, lower for latency)\n",
+      "proxy/nginx", rps["proxy"] / rps["nginx"], p50["proxy"] / p50["nginx"], p99["proxy"] / p99["nginx"],
+      cpu["proxy"] / cpu["nginx"]
+  }'
+
+# ---------------------------------------------------------------- (e) cold-start handoff
+
+# The proxy starts greeter pods as its children; idle_timeout_ms stops them again.
+no_greeter_pod() { [ -z "$(child_of "$proxy_pid")" ]; }
+
+if ((cold_starts > 0)); then
+  say ""
+  say "Cold starts of the example greeter (idle_timeout_ms 200, so each request finds no pod):"
+  printf '  %-4s %14s %22s\n' "#" "client ms" "listen->request us"
+  handoffs=()
+  for ((i = 1; i <= cold_starts; i++)); do
+    if ! wait_until 10 no_greeter_pod; then
+      say "  the greeter pod was not stopped after going idle; skipping the rest"
+      break
+    fi
+    out=$(curl -s -D - -o /dev/null -w 'total %{time_total}\n' -H "Host: $greeter_host" --data "$body" \
+      "http://127.0.0.1:$proxy_port/") || { say "  request $i failed"; continue; }
+    cold=$(tr -d '\r' <<<"$out" | awk -F': ' 'tolower($1) == "x-ignite-cold-start" { print $2 }')
+    listening=$(tr -d '\r' <<<"$out" | awk -F': ' 'tolower($1) == "x-greeter-listening-at-us" { print $2 }')
+    received=$(tr -d '\r' <<<"$out" | awk -F': ' 'tolower($1) == "x-greeter-received-at-us" { print $2 }')
+    total=$(awk '/^total/ { printf "%.1f", $2 * 1000 }' <<<"$out")
+    if [ -z "$listening" ] || [ -z "$received" ]; then
+      say "  request $i: no greeter timestamps: $(head -n 1 <<<"$out")"
+      continue
+    fi
+    handoffs+=($((received - listening)))
+    printf '  %-4s %14s %22s%s\n' "$i" "$total" "$((received - listening))" \
+      "$([ "$cold" = true ] || echo "   (x-ignite-cold-start: ${cold:-missing})")"
+  done
+  if ((${#handoffs[@]})); then
+    say "  median listen->request: $(printf '%s\n' "${handoffs[@]}" | sort -n |
+      awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }') us"
+  fi
+fi
+
+stop_all
+say ""
+say "$(tail -n 1 "$scratch/backend.out")"
+say "logs: proxy $(du -h "$scratch/proxy.log" | cut -f1), nginx access $(du -h "$nginx_dir/access.log" 2>/dev/null | cut -f1 || echo off)"
+grep -q '"event":"stopped"' "$scratch/proxy.log" || say "note: the proxy did not log \"stopped\" on SIGTERM"
