@@ -8,9 +8,8 @@
 #   1. idle connection memory: RSS before and after BENCH_IDLE_CONNECTIONS clients have
 #      each made one request and then sit idle on a keep-alive connection;
 #   2. throughput and latency: wrk POSTing a small JSON body, proxy and nginx taking turns
-#      (proxy, nginx, proxy, nginx, ...) so drift in the machine's load hits both;
-#   3. cold-start handoff: how long after the example greeter starts listening the held
-#      request reaches it (the greeter stamps both times on its answer).
+#      (proxy, nginx, proxy, nginx, ...) so drift in the machine's load hits both.
+# This is the data-plane bench: cold starts (handoff, bursts) are bench/coldstart.sh's.
 # Both proxies get one worker thread and write an access log line per request to a file
 # (nginx with a 64 KiB buffer, as the proxy batches its own writes per event-loop turn).
 #
@@ -23,7 +22,6 @@
 #   BENCH_WRK_THREADS       wrk threads                             (default: 1)
 #   BENCH_IDLE_CONNECTIONS  idle clients held open                  (default: 2000)
 #   BENCH_NGINX_ACCESS_LOG  1: nginx logs like the proxy; 0: off    (default: 1)
-#   BENCH_COLD_STARTS       cold starts of the greeter; 0 skips     (default: 5)
 #   BENCH_KEEP              1: keep the scratch dir with configs/logs (default: 0)
 set -euo pipefail
 
@@ -36,11 +34,9 @@ connections=${BENCH_CONNECTIONS:-64}
 wrk_threads=${BENCH_WRK_THREADS:-1}
 idle_connections=${BENCH_IDLE_CONNECTIONS:-2000}
 nginx_access_log=${BENCH_NGINX_ACCESS_LOG:-1}
-cold_starts=${BENCH_COLD_STARTS:-5}
 keep=${BENCH_KEEP:-0}
 
 readonly app_host=bench-acme-corp.ignite.dodil.cloud
-readonly greeter_host=greeter-acme-corp.ignite.dodil.cloud
 readonly body='{"name":"ada"}'
 
 say() { printf '%s\n' "$*"; }
@@ -85,7 +81,7 @@ build() {
     Release|RelWithDebInfo) ;;
     *) say "warning: $build_dir is a '$type' build; numbers from it say little" ;;
   esac
-  cmake --build "$build_dir" -j"$(nproc)" --target ignite-proxy bench_backend idle_clients greeter >"$log" 2>&1 ||
+  cmake --build "$build_dir" -j"$(nproc)" --target ignite-proxy bench_backend idle_clients >"$log" 2>&1 ||
     { cat "$log"; rm -f "$log"; die "build failed"; }
   rm -f "$log"
 }
@@ -96,7 +92,6 @@ nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 proxy_bin=$build_dir/ignite-proxy
 backend_bin=$build_dir/bench/bench_backend
 idle_bin=$build_dir/bench/idle_clients
-greeter_bin=$build_dir/examples/greeter/greeter
 
 # Every idle client costs a descriptor here and two in the proxy under test.
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
@@ -170,10 +165,7 @@ cat >"$scratch/proxy.json" <<EOF
   "state_file": "$scratch/state.json",
   "apps": [
     { "org": "acme-corp", "name": "bench", "active_version": 1,
-      "versions": [ { "version": 1, "endpoints": ["127.0.0.1:$backend_port"] } ] },
-    { "org": "acme-corp", "name": "greeter", "active_version": 1,
-      "versions": [ { "version": 1, "command": ["$greeter_bin"] } ],
-      "scaling": { "max_replicas": 1, "idle_timeout_ms": 200 } }
+      "versions": [ { "version": 1, "endpoints": ["127.0.0.1:$backend_port"] } ] }
   ]
 }
 EOF
@@ -411,41 +403,6 @@ printf '%s\n' "${results[@]}" | awk '
       "proxy/nginx", rps["proxy"] / rps["nginx"], p50["proxy"] / p50["nginx"], p99["proxy"] / p99["nginx"],
       cpu["proxy"] / cpu["nginx"]
   }'
-
-# ---------------------------------------------------------------- (e) cold-start handoff
-
-# The proxy starts greeter pods as its children; idle_timeout_ms stops them again.
-no_greeter_pod() { [ -z "$(child_of "$proxy_pid")" ]; }
-
-if ((cold_starts > 0)); then
-  say ""
-  say "Cold starts of the example greeter (idle_timeout_ms 200, so each request finds no pod):"
-  printf '  %-4s %14s %22s\n' "#" "client ms" "listen->request us"
-  handoffs=()
-  for ((i = 1; i <= cold_starts; i++)); do
-    if ! wait_until 10 no_greeter_pod; then
-      say "  the greeter pod was not stopped after going idle; skipping the rest"
-      break
-    fi
-    out=$(curl -s -D - -o /dev/null -w 'total %{time_total}\n' -H "Host: $greeter_host" --data "$body" \
-      "http://127.0.0.1:$proxy_port/") || { say "  request $i failed"; continue; }
-    cold=$(tr -d '\r' <<<"$out" | awk -F': ' 'tolower($1) == "x-ignite-cold-start" { print $2 }')
-    listening=$(tr -d '\r' <<<"$out" | awk -F': ' 'tolower($1) == "x-greeter-listening-at-us" { print $2 }')
-    received=$(tr -d '\r' <<<"$out" | awk -F': ' 'tolower($1) == "x-greeter-received-at-us" { print $2 }')
-    total=$(awk '/^total/ { printf "%.1f", $2 * 1000 }' <<<"$out")
-    if [ -z "$listening" ] || [ -z "$received" ]; then
-      say "  request $i: no greeter timestamps: $(head -n 1 <<<"$out")"
-      continue
-    fi
-    handoffs+=($((received - listening)))
-    printf '  %-4s %14s %22s%s\n' "$i" "$total" "$((received - listening))" \
-      "$([ "$cold" = true ] || echo "   (x-ignite-cold-start: ${cold:-missing})")"
-  done
-  if ((${#handoffs[@]})); then
-    say "  median listen->request: $(printf '%s\n' "${handoffs[@]}" | sort -n |
-      awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }') us"
-  fi
-fi
 
 stop_all
 say ""
