@@ -3,6 +3,7 @@
 // appended to a per-worker buffer and written once per turn of the worker's event loop,
 // so a busy worker makes one write(2) for many requests instead of one each.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,7 +19,7 @@ struct request_record {
   std::string_view app_id;       // empty: the request never matched an app
   std::string_view version;      // empty with app_id
   unsigned status = 0;
-  double duration_ms = 0;
+  std::chrono::microseconds duration{0};
   proxy_error error = proxy_error::none;
   bool cold_start = false;
 };

@@ -7,18 +7,16 @@
 #include <optional>
 #include <string>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include "coldstart/version_pool.hpp"
+#include "proxy/io_types.hpp"
 
 namespace ignite::proxy {
 
 class held_request final : public coldstart::waiter, public std::enable_shared_from_this<held_request> {
  public:
-  explicit held_request(const boost::asio::any_io_executor& ex)
-      : wake_(ex, boost::asio::steady_timer::time_point::max()) {}
+  explicit held_request(const io_executor& ex) : wake_(ex, steady_timer::time_point::max()) {}
 
   void granted(const coldstart::grant& g) override {
     boost::asio::post(wake_.get_executor(), [self = shared_from_this(), g] {
@@ -38,14 +36,14 @@ class held_request final : public coldstart::waiter, public std::enable_shared_f
   }
 
   // Worker thread only.
-  boost::asio::steady_timer& wake() noexcept { return wake_; }
+  steady_timer& wake() noexcept { return wake_; }
   bool answered() const noexcept { return answered_; }
   const std::optional<coldstart::grant>& grant() const noexcept { return grant_; }
   coldstart::failure failure_kind() const noexcept { return failure_; }
   const std::string& message() const noexcept { return message_; }
 
  private:
-  boost::asio::steady_timer wake_;
+  steady_timer wake_;
   std::optional<coldstart::grant> grant_;
   coldstart::failure failure_ = coldstart::failure::pod_start_failed;
   std::string message_;

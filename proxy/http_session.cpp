@@ -96,7 +96,7 @@ struct http_session::exchange {
   }
 };
 
-http_session::http_session(worker& owner, tcp::socket socket)
+http_session::http_session(worker& owner, tcp_socket socket)
     : worker_(owner), client_(std::move(socket)), timer_(client_.get_executor()) {
   boost::system::error_code ec;
   client_.set_option(tcp::no_delay(true), ec);
@@ -112,9 +112,7 @@ http_session::~http_session() {
   worker_.detach(*this);
 }
 
-void http_session::start() {
-  net::co_spawn(client_.get_executor(), run(shared_from_this()), net::detached);
-}
+void http_session::start() { wait_for_request(); }
 
 void http_session::on_drain() {
   if (phase_ == phase::idle) {
@@ -168,23 +166,33 @@ void http_session::on_watch(unsigned generation) {
 
 // ---- the connection -----------------------------------------------------------------
 
-net::awaitable<void> http_session::run(std::shared_ptr<http_session> self) {
-  bool first = true;
-  while (!closed_) {
-    if (buffer_.size() == 0) {
-      // Between requests the session holds no buffer, only the socket: a public
-      // ingress keeps many idle keep-alive connections.
-      phase_ = phase::idle;
-      const auto& limits = worker_.snapshot()->limits();
-      set_deadline(clock::now() + (first ? limits.client_header_timeout : limits.client_idle_timeout));
-      buffer_.shrink_to_fit();
-      auto [ec] = co_await client_.async_wait(tcp::socket::wait_read, k_use);
-      if (ec || closed_ || worker_.draining()) break;
-    }
-    if (!co_await serve()) break;
-    first = false;
-    if (worker_.draining()) break;
-  }
+// Between requests a connection holds no buffer and no coroutine frame, only its
+// socket, its timer and one small wait operation: a public ingress keeps many idle
+// keep-alive connections, and a parked coroutine costs about 2 KiB of frames. So the
+// wait for the next request is a plain completion handler, and each wake-up spawns the
+// coroutine that serves the requests that arrived.
+void http_session::wait_for_request() {
+  phase_ = phase::idle;
+  const auto& limits = worker_.snapshot()->limits();
+  set_deadline(clock::now() + (served_any_ ? limits.client_idle_timeout : limits.client_header_timeout));
+  buffer_.shrink_to_fit();
+  client_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    if (ec || self->closed_ || self->worker_.draining()) return self->close();
+    net::co_spawn(self->client_.get_executor(), self->serve_requests(self), net::detached);
+  });
+}
+
+net::awaitable<void> http_session::serve_requests(std::shared_ptr<http_session> self) {
+  bool keep = true;
+  do {
+    keep = co_await serve() && !worker_.draining();
+    served_any_ = true;
+  } while (keep && buffer_.size() > 0);  // pipelined requests are served before parking
+  if (keep) wait_for_request();
+  else close();
+}
+
+void http_session::close() {
   closed_ = true;
   boost::system::error_code ignored;
   client_.shutdown(tcp::socket::shutdown_send, ignored);
@@ -481,7 +489,7 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   head.clear();
   write_client_head(x.status, res.reason(), res, framing, length, x.keep_alive, x.id.view(), x.cold_start, head);
 
-  if (!conn.relay) conn.relay = std::make_unique<char[]>(upstream_limits::k_relay_buffer_bytes);
+  auto relay = worker_.upstream().borrow_relay_buffer();
   bool head_sent = false;
   bool done = p.is_done();
   for (;;) {
@@ -489,7 +497,7 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
     // A pod that has sent only its head may be streaming and pause: the client gets
     // the head at once rather than with the first body bytes.
     if (!done && !(head_sent == false && conn.buffer.size() == 0)) {
-      res.body().data = conn.relay.get();
+      res.body().data = relay.get();
       res.body().size = upstream_limits::k_relay_buffer_bytes;
       auto [ec, n] = co_await http::async_read_some(conn.socket, conn.buffer, p, k_use);
       if (ec == http::error::need_buffer) ec = {};
@@ -519,7 +527,7 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
     std::array<net::const_buffer, 5> out{
         net::buffer(head.data(), head_sent ? 0 : head.size()),
         net::buffer(chunk_head, chunk_head_size),
-        net::buffer(conn.relay.get(), got),
+        net::buffer(relay.get(), got),
         net::buffer(k_crlf.data(), chunk_head_size ? 2 : 0),
         net::buffer(k_last_chunk.data(), framing == client_framing::chunked && done ? k_last_chunk.size() : 0),
     };
@@ -603,7 +611,7 @@ void http_session::finish(exchange& x) {
     r.version = x.version->version_text;
   }
   r.status = x.status;
-  r.duration_ms = std::chrono::duration<double, std::milli>(clock::now() - x.start).count();
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - x.start);
   r.error = x.error;
   r.cold_start = x.cold_start;
   worker_.log().request(r);

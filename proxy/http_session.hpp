@@ -1,9 +1,10 @@
 #pragma once
-// One client connection, from accept to close, as a single coroutine that reads in the
-// order a request lives (see README, "Life of a request"):
+// One client connection, from accept to close. While requests are served it is a
+// coroutine that reads in the order a request lives (see README, "Life of a request"):
 //   wait_for_request → read_head → check_head → route → read_body → acquire_pod (hold
 //   while a pod starts) → connect_upstream → send_request → read_response_head
-//   → relay_response → finish.
+//   → relay_response → finish. Between requests it parks without a coroutine
+//   (wait_for_request), so an idle connection costs little memory.
 // One watchdog timer per session enforces every timeout: it holds the current deadline
 // and, when it passes, cancels the socket being waited on; the coroutine then sees
 // operation_aborted with timed_out_ set and answers according to the phase it was in.
@@ -16,10 +17,10 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "coldstart/version_pool.hpp"
+#include "proxy/io_types.hpp"
 #include "proxy/proxy_error.hpp"
 
 namespace ignite::proxy {
@@ -32,7 +33,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
  public:
   using clock = std::chrono::steady_clock;
 
-  http_session(worker& owner, boost::asio::ip::tcp::socket socket);
+  http_session(worker& owner, tcp_socket socket);
   ~http_session();
 
   // Worker thread. Spawns the session's coroutine; it owns a reference to the session.
@@ -49,7 +50,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   enum class phase : std::uint8_t { idle, head, body, hold, connect, upstream, relay, reply };
 
-  boost::asio::awaitable<void> run(std::shared_ptr<http_session> self);
+  void wait_for_request();
+  boost::asio::awaitable<void> serve_requests(std::shared_ptr<http_session> self);
+  void close();
   boost::asio::awaitable<bool> serve();
   boost::asio::awaitable<proxy_error> read_head(exchange& x);
   boost::asio::awaitable<proxy_error> read_body(exchange& x);
@@ -64,12 +67,12 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void on_watch(unsigned generation);
 
   worker& worker_;
-  boost::asio::ip::tcp::socket client_;
-  boost::asio::steady_timer timer_;
+  tcp_socket client_;
+  steady_timer timer_;
   boost::beast::flat_buffer buffer_;  // client bytes not yet parsed; released when idle
   std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)
   clock::time_point deadline_ = clock::time_point::max();
-  boost::asio::ip::tcp::socket* watched_upstream_ = nullptr;
+  tcp_socket* watched_upstream_ = nullptr;
   held_request* watched_hold_ = nullptr;
   unsigned watch_generation_ = 0;
   std::size_t registry_index_ = 0;  // in worker::sessions_
@@ -77,6 +80,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   bool watch_armed_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
+  bool served_any_ = false;
 };
 
 }  // namespace ignite::proxy

@@ -1,5 +1,7 @@
 #include "proxy/request_head_check.hpp"
 
+#include <cstring>
+
 namespace ignite::proxy {
 
 namespace {
@@ -32,7 +34,9 @@ std::size_t find_head_end(std::string_view data, std::size_t& scanned) noexcept 
   // A head ends at the first empty line; lines end in CRLF (a bare LF is caught by
   // check_request_head, but it still ends a line here so "\n\n" is found and refused).
   for (std::size_t i = scanned; i < data.size(); ++i) {
-    if (data[i] != '\n') continue;
+    const void* nl = std::memchr(data.data() + i, '\n', data.size() - i);
+    if (!nl) break;
+    i = static_cast<std::size_t>(static_cast<const char*>(nl) - data.data());
     if (i >= 1 && data[i - 1] == '\n') return i + 1;
     if (i >= 2 && data[i - 1] == '\r' && data[i - 2] == '\n') return i + 1;
   }

@@ -29,10 +29,10 @@ tcp::endpoint parse_listen(const std::string& address) {
 
 // One acceptor per worker on the same port: the kernel spreads new connections over
 // them (SO_REUSEPORT), so workers never share an accept queue or a lock.
-tcp::acceptor open_acceptor(net::io_context& ctx, const tcp::endpoint& at) {
-  tcp::acceptor acceptor(ctx);
+tcp_acceptor open_acceptor(net::io_context& ctx, const tcp::endpoint& at) {
+  tcp_acceptor acceptor(ctx.get_executor());
   acceptor.open(at.protocol());
-  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.set_option(tcp_acceptor::reuse_address(true));
   int one = 1;
   if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
     throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");

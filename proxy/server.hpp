@@ -58,7 +58,7 @@ class server {
 
   shared_state shared_;
   std::vector<std::unique_ptr<worker>> workers_;
-  std::vector<boost::asio::ip::tcp::acceptor> acceptors_;  // handed to workers by run()
+  std::vector<tcp_acceptor> acceptors_;  // handed to workers by run()
   bool draining_ = false;
   bool finished_ = false;
 };

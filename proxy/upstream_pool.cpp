@@ -16,7 +16,7 @@ namespace {
 
 // A pooled connection is usable only if reading it would block: 0 means the pod closed
 // it (FIN), data means the pod sent something unasked (a late or broken response).
-bool still_open(net::ip::tcp::socket& socket) noexcept {
+bool still_open(tcp_socket& socket) noexcept {
   char byte;
   auto n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
@@ -24,7 +24,7 @@ bool still_open(net::ip::tcp::socket& socket) noexcept {
 
 }  // namespace
 
-upstream_pool::upstream_pool(net::io_context& ctx) : ctx_(ctx), sweep_timer_(ctx) {}
+upstream_pool::upstream_pool(net::io_context& ctx) : ctx_(ctx), sweep_timer_(ctx.get_executor()) {}
 
 std::unique_ptr<upstream_connection> upstream_pool::take(std::string_view address) {
   auto it = idle_.find(address);
@@ -74,6 +74,13 @@ net::awaitable<void> upstream_pool::sweep() {
       it = list.empty() ? idle_.erase(it) : std::next(it);
     }
   }
+}
+
+upstream_pool::relay_buffer upstream_pool::borrow_relay_buffer() {
+  if (spare_relays_.empty()) return {*this, std::make_unique<char[]>(upstream_limits::k_relay_buffer_bytes)};
+  auto bytes = std::move(spare_relays_.back());
+  spare_relays_.pop_back();
+  return {*this, std::move(bytes)};
 }
 
 void upstream_pool::close_all() {

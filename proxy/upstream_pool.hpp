@@ -15,8 +15,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+
+#include "proxy/io_types.hpp"
 
 namespace ignite::proxy {
 
@@ -24,14 +25,14 @@ namespace upstream_limits {
 inline constexpr std::size_t k_max_idle_per_pod = 64;
 inline constexpr std::chrono::milliseconds k_idle_timeout{4000};
 inline constexpr std::size_t k_relay_buffer_bytes = 16384;
+inline constexpr std::size_t k_spare_relay_buffers = 8;
 }  // namespace upstream_limits
 
 // One connection to a pod with the buffers that live as long as it does.
 struct upstream_connection {
-  explicit upstream_connection(boost::asio::io_context& ctx) : socket(ctx) {}
-  boost::asio::ip::tcp::socket socket;
+  explicit upstream_connection(boost::asio::io_context& ctx) : socket(ctx.get_executor()) {}
+  tcp_socket socket;
   boost::beast::flat_buffer buffer;  // response bytes read but not yet parsed
-  std::unique_ptr<char[]> relay;     // body bytes on their way to the client
   std::chrono::steady_clock::time_point idle_since;
   bool reused = false;
 };
@@ -46,6 +47,25 @@ class upstream_pool {
 
   // A connection after a complete response that left it reusable.
   void give_back(std::string_view address, std::unique_ptr<upstream_connection> conn);
+
+  // A buffer for body bytes on their way to the client, returned to a small free list
+  // when the lease ends: relays in flight have one each, idle connections none.
+  class relay_buffer {
+   public:
+    relay_buffer(upstream_pool& owner, std::unique_ptr<char[]> bytes) : owner_(owner), bytes_(std::move(bytes)) {}
+    ~relay_buffer() {
+      if (owner_.spare_relays_.size() < upstream_limits::k_spare_relay_buffers)
+        owner_.spare_relays_.push_back(std::move(bytes_));
+    }
+    relay_buffer(const relay_buffer&) = delete;
+    relay_buffer& operator=(const relay_buffer&) = delete;
+    char* get() const noexcept { return bytes_.get(); }
+
+   private:
+    upstream_pool& owner_;
+    std::unique_ptr<char[]> bytes_;
+  };
+  relay_buffer borrow_relay_buffer();
 
   // A fresh, unconnected connection object on this worker.
   std::unique_ptr<upstream_connection> make() { return std::make_unique<upstream_connection>(ctx_); }
@@ -64,8 +84,9 @@ class upstream_pool {
   using idle_list = std::vector<std::unique_ptr<upstream_connection>>;  // oldest first
 
   boost::asio::io_context& ctx_;
-  boost::asio::steady_timer sweep_timer_;
+  steady_timer sweep_timer_;
   std::unordered_map<std::string, idle_list, string_hash, std::equal_to<>> idle_;
+  std::vector<std::unique_ptr<char[]>> spare_relays_;
   bool closed_ = false;
 };
 

@@ -22,8 +22,8 @@ worker::~worker() {
   join();
 }
 
-void worker::start(tcp::acceptor acceptor) {
-  acceptor_ = std::make_unique<tcp::acceptor>(std::move(acceptor));
+void worker::start(tcp_acceptor acceptor) {
+  acceptor_ = std::make_unique<tcp_acceptor>(std::move(acceptor));
   net::co_spawn(ctx_, accept_loop(), net::detached);
   net::co_spawn(ctx_, upstream_.sweep(), net::detached);
   thread_ = std::thread([this] {
@@ -87,7 +87,7 @@ net::awaitable<void> worker::accept_loop() {
       // Out of descriptors (EMFILE/ENFILE) or a transient error: back off briefly instead
       // of spinning on an accept that keeps failing.
       access_log::event("accept_failed", "\"error\":\"" + ec.message() + "\"");
-      net::steady_timer pause(ctx_, std::chrono::milliseconds(50));
+      steady_timer pause(ctx_.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(net::as_tuple(net::use_awaitable));
       continue;
     }

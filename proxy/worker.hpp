@@ -17,6 +17,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "proxy/access_log.hpp"
+#include "proxy/io_types.hpp"
 #include "proxy/proxy_error.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -56,7 +57,7 @@ class worker {
   boost::asio::io_context& context() noexcept { return ctx_; }
 
   // Starts the thread; `acceptor` is open and listening, on this worker's context.
-  void start(boost::asio::ip::tcp::acceptor acceptor);
+  void start(tcp_acceptor acceptor);
   void join();
 
   // Any thread: posts the new snapshot; requests already running keep theirs.
@@ -85,7 +86,7 @@ class worker {
   shared_state& shared_;
   boost::asio::io_context ctx_{1};
   std::shared_ptr<const route_snapshot> snapshot_;
-  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::unique_ptr<tcp_acceptor> acceptor_;
   upstream_pool upstream_{ctx_};
   routing::ulid_generator ids_;
   access_log log_{ctx_};
