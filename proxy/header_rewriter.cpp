@@ -27,7 +27,8 @@ bool istarts_with(std::string_view s, std::string_view lower_prefix) noexcept {
 // removed (the fixed hop-by-hop set is always removed).
 class connection_tokens {
  public:
-  explicit connection_tokens(const http::fields& fields) {
+  template <class Allocator>
+  explicit connection_tokens(const http::basic_fields<Allocator>& fields) {
     for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
          ++it) {
       std::string_view list = it->value();
@@ -80,7 +81,8 @@ bool is_hop_by_hop(std::string_view name) noexcept {
 
 bool is_platform_header(std::string_view name) noexcept { return istarts_with(name, "x-ignite-"); }
 
-void write_upstream_head(const http::fields& client, const forward_facts& facts, std::size_t body_size,
+template <class Allocator>
+void write_upstream_head(const http::basic_fields<Allocator>& client, const forward_facts& facts, std::size_t body_size,
                          std::string& out) {
   out.append("POST /");
   if (!facts.query.empty()) out.append("?").append(facts.query);
@@ -126,7 +128,9 @@ void write_upstream_head(const http::fields& client, const forward_facts& facts,
   out.append("\r\n");
 }
 
-void write_client_head(unsigned status, std::string_view reason, const http::fields& pod, client_framing framing,
+template <class Allocator>
+void write_client_head(unsigned status, std::string_view reason, const http::basic_fields<Allocator>& pod,
+                       client_framing framing,
                        std::uint64_t content_length, bool keep_alive, std::string_view execution_id,
                        bool cold_start, std::string& out) {
   out.append("HTTP/1.1 ");
@@ -154,5 +158,12 @@ void write_client_head(unsigned status, std::string_view reason, const http::fie
   append_field(out, "x-ignite-cold-start", cold_start ? "true" : "false");
   out.append("\r\n");
 }
+
+template void write_upstream_head(const http::fields&, const forward_facts&, std::size_t, std::string&);
+template void write_upstream_head(const arena_fields&, const forward_facts&, std::size_t, std::string&);
+template void write_client_head(unsigned, std::string_view, const http::fields&, client_framing, std::uint64_t, bool,
+                                std::string_view, bool, std::string&);
+template void write_client_head(unsigned, std::string_view, const arena_fields&, client_framing, std::uint64_t, bool,
+                                std::string_view, bool, std::string&);
 
 }  // namespace ignite::proxy

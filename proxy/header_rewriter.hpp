@@ -5,6 +5,8 @@
 // and are never taken from the other side.
 
 #include <cstdint>
+#include <memory>
+#include <memory_resource>
 #include <string>
 #include <string_view>
 
@@ -28,16 +30,23 @@ struct forward_facts {
   std::string_view query;         // without '?'; empty: none
 };
 
+// Header fields whose nodes come from a per-request arena (see http_session), and the
+// plain kind; both are accepted below.
+using arena_allocator = std::pmr::polymorphic_allocator<char>;
+using arena_fields = boost::beast::http::basic_fields<arena_allocator>;
+
 // Appends `POST /?query HTTP/1.1` and the forwarded fields of `client` to `out`, with
 // Content-Length `body_size` (bodies are buffered, so never chunked upstream).
-void write_upstream_head(const boost::beast::http::fields& client, const forward_facts& facts,
+template <class Allocator>
+void write_upstream_head(const boost::beast::http::basic_fields<Allocator>& client, const forward_facts& facts,
                          std::size_t body_size, std::string& out);
 
 enum class client_framing { content_length, chunked, close_delimited, none };
 
 // Appends the response head the client sees: the pod's status, reason and fields minus
 // hop-by-hop and platform headers, then the proxy's framing and x-ignite-* fields.
-void write_client_head(unsigned status, std::string_view reason, const boost::beast::http::fields& pod,
+template <class Allocator>
+void write_client_head(unsigned status, std::string_view reason, const boost::beast::http::basic_fields<Allocator>& pod,
                        client_framing framing, std::uint64_t content_length, bool keep_alive,
                        std::string_view execution_id, bool cold_start, std::string& out);
 

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <memory_resource>
 #include <optional>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -68,14 +70,20 @@ bool closes_connection(proxy_error e) {
 
 }  // namespace
 
-// One request and its answer. Lives in serve()'s coroutine frame.
+// One request and its answer. Lives in serve()'s coroutine frame. The header fields of
+// the request and of the pod's response are allocated from `arena`, which starts in the
+// frame itself: a typical exchange then needs no heap allocation for its headers.
 struct http_session::exchange {
+  static constexpr std::size_t k_arena_bytes = 2048;
+  alignas(std::max_align_t) std::byte arena_bytes[k_arena_bytes];
+  std::pmr::monotonic_buffer_resource arena{arena_bytes, k_arena_bytes};
   clock::time_point start = clock::now();
   std::shared_ptr<const route_snapshot> snapshot;  // the routes this request started with
   routing::ulid id;
   std::size_t head_size = 0;
   head_facts facts;
-  std::optional<http::request_parser<http::string_body>> parser;
+  std::optional<http::request_parser<http::string_body, arena_allocator>> parser;
+  std::optional<http::response_parser<http::buffer_body, arena_allocator>> response;
   routing::request_target target;
   std::string_view host;
   const routing::app_route* app = nullptr;
@@ -95,6 +103,8 @@ struct http_session::exchange {
     if (pod) pool->release(pod);
   }
 };
+
+std::size_t http_session::exchange_size() noexcept { return sizeof(exchange); }
 
 http_session::http_session(worker& owner, tcp_socket socket)
     : worker_(owner), client_(std::move(socket)), timer_(client_.get_executor()) {
@@ -202,7 +212,15 @@ void http_session::close() {
 
 // One request: returns whether the connection may carry another.
 net::awaitable<bool> http_session::serve() {
-  exchange x;
+  // The exchange lives in a recycled block, not in this frame: Asio reuses coroutine
+  // frames only up to about 1 KiB, and this one would be larger.
+  auto& blocks = worker_.exchange_blocks();
+  auto deleter = [&blocks](exchange* p) {
+    p->~exchange();
+    blocks.give(p);
+  };
+  std::unique_ptr<exchange, decltype(deleter)> owned(new (blocks.take()) exchange, deleter);
+  exchange& x = *owned;
   x.snapshot = worker_.snapshot();
   x.id = worker_.ids().next(unix_ms_now());
   worker_stats::bump(worker_.stats().requests);
@@ -249,7 +267,8 @@ net::awaitable<proxy_error> http_session::read_head(exchange& x) {
   x.facts = check_request_head(view(buffer_).substr(0, x.head_size));
   if (x.facts.error != proxy_error::none) co_return x.facts.error;
 
-  auto& parser = x.parser.emplace();
+  auto& parser = x.parser.emplace(std::piecewise_construct, std::make_tuple(),
+                                  std::make_tuple(arena_allocator(&x.arena)));
   parser.eager(false);
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   // The body limit is applied after routing: an unknown host or path is a 404 whatever
@@ -450,9 +469,9 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   }
 
   // read_response_head: interim 1xx answers are skipped, the first final one is relayed.
-  std::optional<http::response_parser<http::buffer_body>> parser;
+  auto& parser = x.response;
   for (;;) {
-    auto& p = parser.emplace();
+    auto& p = parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
     p.header_limit(k_max_response_head_bytes);
     p.body_limit(boost::none);  // streamed through, never held whole
     auto [ec, n] = co_await http::async_read_header(conn.socket, conn.buffer, p, k_use);

@@ -44,6 +44,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // Worker thread. Closes the connection and aborts any request in flight.
   void force_close();
 
+  // The size of the per-request state, for the worker's block recycler.
+  static std::size_t exchange_size() noexcept;
+
  private:
   friend class worker;
   struct exchange;  // one request/response, lives in serve()'s frame

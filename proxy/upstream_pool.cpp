@@ -76,13 +76,6 @@ net::awaitable<void> upstream_pool::sweep() {
   }
 }
 
-upstream_pool::relay_buffer upstream_pool::borrow_relay_buffer() {
-  if (spare_relays_.empty()) return {*this, std::make_unique<char[]>(upstream_limits::k_relay_buffer_bytes)};
-  auto bytes = std::move(spare_relays_.back());
-  spare_relays_.pop_back();
-  return {*this, std::move(bytes)};
-}
-
 void upstream_pool::close_all() {
   closed_ = true;
   sweep_timer_.cancel();

@@ -17,6 +17,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "proxy/block_recycler.hpp"
 #include "proxy/io_types.hpp"
 
 namespace ignite::proxy {
@@ -52,20 +53,17 @@ class upstream_pool {
   // when the lease ends: relays in flight have one each, idle connections none.
   class relay_buffer {
    public:
-    relay_buffer(upstream_pool& owner, std::unique_ptr<char[]> bytes) : owner_(owner), bytes_(std::move(bytes)) {}
-    ~relay_buffer() {
-      if (owner_.spare_relays_.size() < upstream_limits::k_spare_relay_buffers)
-        owner_.spare_relays_.push_back(std::move(bytes_));
-    }
+    explicit relay_buffer(block_recycler& blocks) : blocks_(blocks), bytes_(static_cast<char*>(blocks.take())) {}
+    ~relay_buffer() { blocks_.give(bytes_); }
     relay_buffer(const relay_buffer&) = delete;
     relay_buffer& operator=(const relay_buffer&) = delete;
-    char* get() const noexcept { return bytes_.get(); }
+    char* get() const noexcept { return bytes_; }
 
    private:
-    upstream_pool& owner_;
-    std::unique_ptr<char[]> bytes_;
+    block_recycler& blocks_;
+    char* bytes_;
   };
-  relay_buffer borrow_relay_buffer();
+  relay_buffer borrow_relay_buffer() { return relay_buffer(relay_blocks_); }
 
   // A fresh, unconnected connection object on this worker.
   std::unique_ptr<upstream_connection> make() { return std::make_unique<upstream_connection>(ctx_); }
@@ -86,7 +84,7 @@ class upstream_pool {
   boost::asio::io_context& ctx_;
   steady_timer sweep_timer_;
   std::unordered_map<std::string, idle_list, string_hash, std::equal_to<>> idle_;
-  std::vector<std::unique_ptr<char[]>> spare_relays_;
+  block_recycler relay_blocks_{upstream_limits::k_relay_buffer_bytes, upstream_limits::k_spare_relay_buffers};
   bool closed_ = false;
 };
 

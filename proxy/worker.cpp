@@ -15,7 +15,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 worker::worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot)
-    : shared_(shared), snapshot_(std::move(snapshot)) {}
+    : shared_(shared), snapshot_(std::move(snapshot)), exchange_blocks_(http_session::exchange_size(), 256) {}
 
 worker::~worker() {
   stop();

@@ -70,6 +70,7 @@ class worker {
   // Worker thread only, for sessions.
   const std::shared_ptr<const route_snapshot>& snapshot() const noexcept { return snapshot_; }
   upstream_pool& upstream() noexcept { return upstream_; }
+  block_recycler& exchange_blocks() noexcept { return exchange_blocks_; }
   routing::ulid_generator& ids() noexcept { return ids_; }
   access_log& log() noexcept { return log_; }
   worker_stats& stats() noexcept { return stats_; }
@@ -84,10 +85,14 @@ class worker {
   boost::asio::awaitable<void> accept_loop();
 
   shared_state& shared_;
-  boost::asio::io_context ctx_{1};
+  // Only this worker's thread touches its sockets and timers (others post()), so the
+  // reactor's per-operation locks are switched off; the scheduler stays locked for
+  // those posts.
+  boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::shared_ptr<const route_snapshot> snapshot_;
   std::unique_ptr<tcp_acceptor> acceptor_;
   upstream_pool upstream_{ctx_};
+  block_recycler exchange_blocks_;
   routing::ulid_generator ids_;
   access_log log_{ctx_};
   worker_stats stats_;

@@ -565,7 +565,9 @@ TEST_F(cold_start, a_pod_that_never_listens_is_stopped_after_cold_start_timeout)
 TEST_F(cold_start, container_concurrency_one_scales_out_up_to_max_replicas)
 {
   start_proxy(proxy_config(
-      greeter_app(json::array({greeter_version(1, {"GREETER_RESPONSE_DELAY_MS=300"})}),
+      // Each answer takes a second, so the requests overlap even when a loaded machine
+      // delivers them some hundreds of milliseconds apart.
+      greeter_app(json::array({greeter_version(1, {"GREETER_RESPONSE_DELAY_MS=1000"})}),
                   {{"container_concurrency", 1}, {"max_replicas", 3}}),
       {{"cold_start_timeout_ms", 5000}}));
 
