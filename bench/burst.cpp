@@ -122,7 +122,9 @@ int main(int argc, char** argv) {
 
   auto& r = run->r;
   std::sort(r.answered_ms.begin(), r.answered_ms.end());
-  auto at = [&](double q) { return r.answered_ms.empty() ? 0.0 : r.answered_ms[static_cast<std::size_t>(q * (r.answered_ms.size() - 1))]; };
+  auto at = [&](double q) {
+    return r.answered_ms.empty() ? 0.0 : r.answered_ms[static_cast<std::size_t>(q * (r.answered_ms.size() - 1))];
+  };
   std::printf("requests=%d ok=%d cold=%d pods=%zu first_ms=%.1f p50_ms=%.1f last_ms=%.1f", n, r.by_status[200], r.cold,
               r.pods.size(), at(0), at(0.5), at(1));
   for (auto& [status, count] : r.by_status)

@@ -34,8 +34,8 @@ class pool_registry {
   // Retires the pools the generation did not use and activates the new ones.
   void commit();
 
-  void tick();       // every pool: idle scale-down, reserved capacity; drop finished
-  void stop_all();   // shutdown: every pod is stopped
+  void tick();      // every pool: idle scale-down, reserved capacity; drop finished
+  void stop_all();  // shutdown: every pod is stopped
   bool all_stopped() const;
   std::vector<std::shared_ptr<version_pool>> pools() const;
 

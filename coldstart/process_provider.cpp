@@ -1,11 +1,11 @@
 #include "coldstart/process_provider.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -81,7 +81,13 @@ std::string describe_status(int status) {
 
 struct process_provider::child {
   child(net::io_context& ctx, pod_id id, pod_spec spec, pod_events* events)
-      : id(id), spec(std::move(spec)), events(events), pidfd(ctx), out(ctx), err(ctx), kill_timer(ctx),
+      : id(id),
+        spec(std::move(spec)),
+        events(events),
+        pidfd(ctx),
+        out(ctx),
+        err(ctx),
+        kill_timer(ctx),
         linger_timer(ctx) {}
 
   pod_id id;

@@ -150,10 +150,7 @@ void version_pool::stop_idle(effects& fx, bool everything_idle) {
         ++stats_.pods_stopped_idle;
       }
     }
-    stop_pod(fx, p,
-             everything_idle                      ? "version retired"
-             : p.state == pod_state::starting ? "never listened"
-                                                  : "idle");
+    stop_pod(fx, p, everything_idle ? "version retired" : p.state == pod_state::starting ? "never listened" : "idle");
     --live;
   }
 }
@@ -186,8 +183,7 @@ version_pool::acquire_result version_pool::try_acquire(grant& out) {
   return acquire_result::must_hold;
 }
 
-version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w, grant& out,
-                                                std::string& message) {
+version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w, grant& out, std::string& message) {
   effects fx;
   {
     std::lock_guard lock(mutex_);
@@ -388,8 +384,8 @@ void version_pool::on_exit(pod_id id, const pod_exit& how) {
       const unsigned c = settings_.container_concurrency;
       for (const auto& p : pods_) {
         if (p.state == pod_state::stopping) continue;
-        capacity = c == 0 ? std::numeric_limits<std::size_t>::max()
-                          : capacity + (p.in_flight < c ? c - p.in_flight : 0);
+        capacity =
+            c == 0 ? std::numeric_limits<std::size_t>::max() : capacity + (p.in_flight < c ? c - p.in_flight : 0);
         if (capacity == std::numeric_limits<std::size_t>::max()) break;
       }
       while (waiting_.size() > capacity) {

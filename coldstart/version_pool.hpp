@@ -40,7 +40,7 @@ struct pool_settings {
 // release() (or unreachable()).
 struct grant {
   pod_id pod = 0;
-  std::string address;  // "ip:port"
+  std::string address;      // "ip:port"
   bool cold_start = false;  // the request waited for this pod to start
 };
 
@@ -59,18 +59,18 @@ class waiter {
 struct pod_note {
   enum class kind { starting, ready, stopping, exited } what;
   pod_id pod;
-  std::string detail;  // ready: "ip:port"; stopping: why; exited: the cause
+  std::string detail;          // ready: "ip:port"; stopping: why; exited: the cause
   std::int64_t start_ms = -1;  // ready: start → listening, for pods this pool started
 };
 
 struct pool_stats {
-  std::uint64_t cold_starts = 0;            // pods that came up
-  std::uint64_t cold_start_ms_total = 0;    // start → listening, summed
-  std::uint64_t held = 0;                   // requests that had to wait
-  std::uint64_t overloaded = 0;             // refused: hold queue full
-  std::uint64_t start_failures = 0;         // pods that died before listening
+  std::uint64_t cold_starts = 0;          // pods that came up
+  std::uint64_t cold_start_ms_total = 0;  // start → listening, summed
+  std::uint64_t held = 0;                 // requests that had to wait
+  std::uint64_t overloaded = 0;           // refused: hold queue full
+  std::uint64_t start_failures = 0;       // pods that died before listening
   std::uint64_t pods_stopped_idle = 0;
-  unsigned pods = 0;                        // starting + ready now
+  unsigned pods = 0;  // starting + ready now
   unsigned ready = 0;
   std::size_t waiting = 0;
 };

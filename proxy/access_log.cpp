@@ -58,11 +58,21 @@ void append_number(std::string& out, std::uint64_t n) {
 void access_log::append_escaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char esc[8];
@@ -98,8 +108,10 @@ void access_log::request(const request_record& r) {
   if (r.error != proxy_error::none) buffer_.append(",\"error\":\"").append(row_of(r.error).code).append("\"");
   buffer_.append("}\n");
   // The first line of a turn schedules the write; later lines of the same turn ride along.
-  if (was_empty) boost::asio::post(ctx_, [this] { flush(); });
-  else if (buffer_.size() > 64 * 1024) flush();
+  if (was_empty)
+    boost::asio::post(ctx_, [this] { flush(); });
+  else if (buffer_.size() > 64 * 1024)
+    flush();
 }
 
 void access_log::flush() {

@@ -16,8 +16,8 @@ namespace ignite::proxy {
 
 struct request_record {
   std::string_view execution_id;
-  std::string_view app_id;       // empty: the request never matched an app
-  std::string_view version;      // empty with app_id
+  std::string_view app_id;   // empty: the request never matched an app
+  std::string_view version;  // empty with app_id
   unsigned status = 0;
   std::chrono::microseconds duration{0};
   proxy_error error = proxy_error::none;

@@ -130,9 +130,8 @@ void write_upstream_head(const http::basic_fields<Allocator>& client, const forw
 
 template <class Allocator>
 void write_client_head(unsigned status, std::string_view reason, const http::basic_fields<Allocator>& pod,
-                       client_framing framing,
-                       std::uint64_t content_length, bool keep_alive, std::string_view execution_id,
-                       bool cold_start, std::string& out) {
+                       client_framing framing, std::uint64_t content_length, bool keep_alive,
+                       std::string_view execution_id, bool cold_start, std::string& out) {
   out.append("HTTP/1.1 ");
   append_number(out, status);
   out.append(" ").append(reason.empty() ? std::string_view("-") : reason).append("\r\n");
@@ -149,9 +148,12 @@ void write_client_head(unsigned status, std::string_view reason, const http::bas
       append_number(out, content_length);
       out.append("\r\n");
       break;
-    case client_framing::chunked: out.append("Transfer-Encoding: chunked\r\n"); break;
+    case client_framing::chunked:
+      out.append("Transfer-Encoding: chunked\r\n");
+      break;
     case client_framing::close_delimited:
-    case client_framing::none: break;
+    case client_framing::none:
+      break;
   }
   if (!keep_alive) out.append("Connection: close\r\n");
   append_field(out, "x-ignite-execution-id", execution_id);

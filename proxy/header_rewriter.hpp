@@ -17,17 +17,17 @@ namespace ignite::proxy {
 // Facts about one request that the pod is told in x-ignite-* and X-Forwarded-* headers.
 struct forward_facts {
   std::string_view execution_id;
-  std::string_view app_id;        // "acme-corp:greeter"
+  std::string_view app_id;  // "acme-corp:greeter"
   std::string_view org;
   std::string_view app;
   std::string_view version;
-  std::string_view source;        // "public" or "invoke"
+  std::string_view source;  // "public" or "invoke"
   bool cold_start = false;
   std::uint64_t deadline_unix_ms = 0;
-  std::string_view host;          // the routed host, as the client wrote it
+  std::string_view host;  // the routed host, as the client wrote it
   std::string_view client_ip;
-  std::string_view proto;         // "http" or "https"
-  std::string_view query;         // without '?'; empty: none
+  std::string_view proto;  // "http" or "https"
+  std::string_view query;  // without '?'; empty: none
 };
 
 // Header fields whose nodes come from a per-request arena (see http_session), and the

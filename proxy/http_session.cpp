@@ -46,9 +46,9 @@ constexpr std::uint32_t k_max_response_head_bytes = 64 * 1024;
 constexpr auto k_error_write_timeout = 5s;
 
 std::uint64_t unix_ms_now() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 std::string_view view(const beast::flat_buffer& b) {
@@ -64,8 +64,8 @@ bool is_disconnect(const boost::system::error_code& ec) {
 
 // The request framing errors that leave the connection unusable: answered, then closed.
 bool closes_connection(proxy_error e) {
-  return e == proxy_error::bad_request || e == proxy_error::request_timeout ||
-         e == proxy_error::payload_too_large || e == proxy_error::headers_too_large;
+  return e == proxy_error::bad_request || e == proxy_error::request_timeout || e == proxy_error::payload_too_large ||
+         e == proxy_error::headers_too_large;
 }
 
 }  // namespace
@@ -198,8 +198,10 @@ net::awaitable<void> http_session::serve_requests(std::shared_ptr<http_session> 
     keep = co_await serve() && !worker_.draining();
     served_any_ = true;
   } while (keep && buffer_.size() > 0);  // pipelined requests are served before parking
-  if (keep) wait_for_request();
-  else close();
+  if (keep)
+    wait_for_request();
+  else
+    close();
 }
 
 void http_session::close() {
@@ -267,8 +269,8 @@ net::awaitable<proxy_error> http_session::read_head(exchange& x) {
   x.facts = check_request_head(view(buffer_).substr(0, x.head_size));
   if (x.facts.error != proxy_error::none) co_return x.facts.error;
 
-  auto& parser = x.parser.emplace(std::piecewise_construct, std::make_tuple(),
-                                  std::make_tuple(arena_allocator(&x.arena)));
+  auto& parser =
+      x.parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
   parser.eager(false);
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
   // The body limit is applied after routing: an unknown host or path is a 404 whatever
@@ -342,17 +344,18 @@ net::awaitable<proxy_error> http_session::read_body(exchange& x) {
 
 // A pod of the version with a free slot: at once if one is ready, else by waiting in
 // the version's hold queue while the pool starts one (bounded by cold_start_timeout).
-net::awaitable<proxy_error> http_session::acquire_pod(exchange& x, coldstart::version_pool& pool,
-                                                      coldstart::grant& g) {
+net::awaitable<proxy_error> http_session::acquire_pod(exchange& x, coldstart::version_pool& pool, coldstart::grant& g) {
   using coldstart::version_pool;
   const auto& limits = x.snapshot->limits();
   if (pool.try_acquire(g) == version_pool::acquire_result::granted) co_return proxy_error::none;
   auto held = std::make_shared<held_request>(client_.get_executor());
   switch (pool.hold(held, g, x.message)) {
-    case version_pool::acquire_result::granted: co_return proxy_error::none;
+    case version_pool::acquire_result::granted:
+      co_return proxy_error::none;
     case version_pool::acquire_result::rejected:
       co_return x.message.starts_with("hold queue full") ? proxy_error::overloaded : proxy_error::pod_start_failed;
-    case version_pool::acquire_result::must_hold: break;
+    case version_pool::acquire_result::must_hold:
+      break;
   }
   phase_ = phase::hold;
   watched_hold_ = held.get();
@@ -449,10 +452,9 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   facts.source = "public";
   facts.cold_start = x.cold_start;
   facts.deadline_unix_ms =
-      unix_ms_now() + static_cast<std::uint64_t>(
-                          std::chrono::duration_cast<std::chrono::milliseconds>(x.start + limits.request_timeout -
-                                                                                clock::now())
-                              .count());
+      unix_ms_now() + static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                     x.start + limits.request_timeout - clock::now())
+                                                     .count());
   facts.host = x.host;
   facts.client_ip = client_ip_;
   facts.proto = "http";
@@ -588,20 +590,40 @@ net::awaitable<void> http_session::reply_error(exchange& x, proxy_error e, std::
       case proxy_error::bad_request:
         why = x.facts.error == proxy_error::bad_request ? x.facts.why : "malformed request";
         break;
-      case proxy_error::app_not_found: why = "no app is served at this host"; break;
-      case proxy_error::path_not_found: why = "apps answer POST / only"; break;
-      case proxy_error::method_not_allowed: why = "apps answer POST / only"; break;
-      case proxy_error::request_timeout: why = "the client was too slow sending the request"; break;
-      case proxy_error::payload_too_large: why = "request body is larger than max_body_bytes"; break;
+      case proxy_error::app_not_found:
+        why = "no app is served at this host";
+        break;
+      case proxy_error::path_not_found:
+        why = "apps answer POST / only";
+        break;
+      case proxy_error::method_not_allowed:
+        why = "apps answer POST / only";
+        break;
+      case proxy_error::request_timeout:
+        why = "the client was too slow sending the request";
+        break;
+      case proxy_error::payload_too_large:
+        why = "request body is larger than max_body_bytes";
+        break;
       case proxy_error::headers_too_large:
         why = x.facts.error == proxy_error::headers_too_large ? x.facts.why
-                                                                : "request head is larger than max_header_bytes";
+                                                              : "request head is larger than max_header_bytes";
         break;
-      case proxy_error::upstream_error: why = "the pod closed the connection or sent an invalid response"; break;
-      case proxy_error::pod_start_failed: why = "this version has no pod that can be started"; break;
-      case proxy_error::cold_start_timeout: why = "no pod listened on $PORT within cold_start_timeout_ms"; break;
-      case proxy_error::upstream_timeout: why = "the pod did not answer within request_timeout_ms"; break;
-      default: why = row.code; break;
+      case proxy_error::upstream_error:
+        why = "the pod closed the connection or sent an invalid response";
+        break;
+      case proxy_error::pod_start_failed:
+        why = "this version has no pod that can be started";
+        break;
+      case proxy_error::cold_start_timeout:
+        why = "no pod listened on $PORT within cold_start_timeout_ms";
+        break;
+      case proxy_error::upstream_timeout:
+        why = "the pod did not answer within request_timeout_ms";
+        break;
+      default:
+        why = row.code;
+        break;
     }
   }
   nlohmann::ordered_json body = {{"error", {{"code", row.code}, {"message", why}, {"execution_id", x.id.view()}}}};

@@ -17,7 +17,8 @@ namespace ignite::proxy {
 using io_executor = boost::asio::io_context::executor_type;
 using tcp_socket = boost::asio::basic_stream_socket<boost::asio::ip::tcp, io_executor>;
 using tcp_acceptor = boost::asio::basic_socket_acceptor<boost::asio::ip::tcp, io_executor>;
-using steady_timer = boost::asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                       boost::asio::wait_traits<std::chrono::steady_clock>, io_executor>;
+using steady_timer =
+    boost::asio::basic_waitable_timer<std::chrono::steady_clock, boost::asio::wait_traits<std::chrono::steady_clock>,
+                                      io_executor>;
 
 }  // namespace ignite::proxy

@@ -25,11 +25,16 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--config") && i + 1 < argc) config_path = argv[++i];
-    else if (!std::strncmp(argv[i], "--config=", 9)) config_path = argv[i] + 9;
-    else if (!std::strcmp(argv[i], "--check-config")) check_only = true;
-    else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) return usage(0);
-    else return usage(1);
+    if (!std::strcmp(argv[i], "--config") && i + 1 < argc)
+      config_path = argv[++i];
+    else if (!std::strncmp(argv[i], "--config=", 9))
+      config_path = argv[i] + 9;
+    else if (!std::strcmp(argv[i], "--check-config"))
+      check_only = true;
+    else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
+      return usage(0);
+    else
+      return usage(1);
   }
   if (config_path.empty()) return usage(1);
 

@@ -34,19 +34,32 @@ struct error_row {
 // The contract's row for `e` (status, code). `none` maps to 200 "ok".
 constexpr error_row row_of(proxy_error e) noexcept {
   switch (e) {
-    case proxy_error::none: return {200, "ok", "OK"};
-    case proxy_error::bad_request: return {400, "bad_request", "Bad Request"};
-    case proxy_error::app_not_found: return {404, "app_not_found", "Not Found"};
-    case proxy_error::path_not_found: return {404, "path_not_found", "Not Found"};
-    case proxy_error::method_not_allowed: return {405, "method_not_allowed", "Method Not Allowed"};
-    case proxy_error::request_timeout: return {408, "request_timeout", "Request Timeout"};
-    case proxy_error::payload_too_large: return {413, "payload_too_large", "Payload Too Large"};
-    case proxy_error::headers_too_large: return {431, "headers_too_large", "Request Header Fields Too Large"};
-    case proxy_error::upstream_error: return {502, "upstream_error", "Bad Gateway"};
-    case proxy_error::overloaded: return {503, "overloaded", "Service Unavailable"};
-    case proxy_error::pod_start_failed: return {503, "pod_start_failed", "Service Unavailable"};
-    case proxy_error::cold_start_timeout: return {504, "cold_start_timeout", "Gateway Timeout"};
-    case proxy_error::upstream_timeout: return {504, "upstream_timeout", "Gateway Timeout"};
+    case proxy_error::none:
+      return {200, "ok", "OK"};
+    case proxy_error::bad_request:
+      return {400, "bad_request", "Bad Request"};
+    case proxy_error::app_not_found:
+      return {404, "app_not_found", "Not Found"};
+    case proxy_error::path_not_found:
+      return {404, "path_not_found", "Not Found"};
+    case proxy_error::method_not_allowed:
+      return {405, "method_not_allowed", "Method Not Allowed"};
+    case proxy_error::request_timeout:
+      return {408, "request_timeout", "Request Timeout"};
+    case proxy_error::payload_too_large:
+      return {413, "payload_too_large", "Payload Too Large"};
+    case proxy_error::headers_too_large:
+      return {431, "headers_too_large", "Request Header Fields Too Large"};
+    case proxy_error::upstream_error:
+      return {502, "upstream_error", "Bad Gateway"};
+    case proxy_error::overloaded:
+      return {503, "overloaded", "Service Unavailable"};
+    case proxy_error::pod_start_failed:
+      return {503, "pod_start_failed", "Service Unavailable"};
+    case proxy_error::cold_start_timeout:
+      return {504, "cold_start_timeout", "Gateway Timeout"};
+    case proxy_error::upstream_timeout:
+      return {504, "upstream_timeout", "Gateway Timeout"};
   }
   return {500, "internal", "Internal Server Error"};
 }

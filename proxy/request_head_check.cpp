@@ -65,11 +65,9 @@ head_facts check_request_head(std::string_view head) noexcept {
     if (line.empty()) break;  // the blank line: end of head
     if (line.front() == ' ' || line.front() == '\t')
       return fail(proxy_error::bad_request, "obsolete line folding is not accepted");
-    if (++fields > k_max_header_fields)
-      return fail(proxy_error::headers_too_large, "more than 100 header fields");
+    if (++fields > k_max_header_fields) return fail(proxy_error::headers_too_large, "more than 100 header fields");
     auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0)
-      return fail(proxy_error::bad_request, "malformed header field");
+    if (colon == std::string_view::npos || colon == 0) return fail(proxy_error::bad_request, "malformed header field");
     auto name = line.substr(0, colon);
     if (name.back() == ' ' || name.back() == '\t')
       return fail(proxy_error::bad_request, "whitespace before ':' in a header field");

@@ -21,7 +21,7 @@ std::size_t find_head_end(std::string_view data, std::size_t& scanned) noexcept;
 
 struct head_facts {
   proxy_error error = proxy_error::none;
-  std::string_view why;          // message for the error body; static text
+  std::string_view why;  // message for the error body; static text
   bool has_content_length = false;
   bool chunked = false;
   bool http10 = false;

@@ -72,8 +72,8 @@ void log_pod_note(const coldstart::pod_spec& spec, const coldstart::pod_note& no
                       : note.what == kind::stopping ? "pod_stopping"
                                                     : "pod_exited";
   const char* key = note.what == kind::ready ? "address" : note.what == kind::starting ? "endpoint" : "reason";
-  std::string fields = "\"app\":" + json_string(spec.app_id) + ",\"version\":" + spec.version +
-                       ",\"pod\":" + std::to_string(note.pod);
+  std::string fields =
+      "\"app\":" + json_string(spec.app_id) + ",\"version\":" + spec.version + ",\"pod\":" + std::to_string(note.pod);
   if (!note.detail.empty()) fields += ",\"" + std::string(key) + "\":" + json_string(note.detail);
   if (note.start_ms >= 0) fields += ",\"start_ms\":" + std::to_string(note.start_ms);
   access_log::event(event, fields);
@@ -158,8 +158,10 @@ int server::run() {
 void server::wait_for_signal() {
   signals_.async_wait([this](boost::system::error_code ec, int signo) {
     if (ec) return;
-    if (signo == SIGHUP) reload();
-    else begin_drain();
+    if (signo == SIGHUP)
+      reload();
+    else
+      begin_drain();
     if (!finished_) wait_for_signal();
   });
 }

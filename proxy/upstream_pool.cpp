@@ -68,8 +68,8 @@ net::awaitable<void> upstream_pool::sweep() {
     auto oldest_allowed = std::chrono::steady_clock::now() - upstream_limits::k_idle_timeout;
     for (auto it = idle_.begin(); it != idle_.end();) {
       auto& list = it->second;
-      auto keep = std::find_if(list.begin(), list.end(),
-                               [&](const auto& c) { return c->idle_since >= oldest_allowed; });
+      auto keep =
+          std::find_if(list.begin(), list.end(), [&](const auto& c) { return c->idle_since >= oldest_allowed; });
       list.erase(list.begin(), keep);  // closes the sockets
       it = list.empty() ? idle_.erase(it) : std::next(it);
     }

@@ -14,13 +14,9 @@ namespace {
 
 using json = nlohmann::json;
 
-std::string join(const std::string& path, const std::string& key) {
-  return path.empty() ? key : path + "." + key;
-}
+std::string join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
-std::string index(const std::string& path, std::size_t i) {
-  return path + "[" + std::to_string(i) + "]";
-}
+std::string index(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
 
 // Unknown keys are refused: a typo in a limit must not silently leave the default.
 void only_keys(const json& object, const std::string& path, std::initializer_list<const char*> allowed) {
@@ -42,10 +38,8 @@ std::string string_at(const json& value, const std::string& path) {
 }
 
 std::uint64_t unsigned_at(const json& value, const std::string& path, std::uint64_t min, std::uint64_t max) {
-  if (!value.is_number_integer() && !value.is_number_unsigned())
-    throw config_error(path, "must be a whole number");
-  if (value.is_number_integer() && value.get<std::int64_t>() < 0)
-    throw config_error(path, "must not be negative");
+  if (!value.is_number_integer() && !value.is_number_unsigned()) throw config_error(path, "must be a whole number");
+  if (value.is_number_integer() && value.get<std::int64_t>() < 0) throw config_error(path, "must not be negative");
   auto v = value.get<std::uint64_t>();
   if (v < min || v > max)
     throw config_error(path, "must be between " + std::to_string(min) + " and " + std::to_string(max));
@@ -81,8 +75,8 @@ limits parse_limits(const json& j, const std::string& path) {
   object_at(j, path);
   only_keys(j, path,
             {"max_header_bytes", "max_body_bytes", "client_header_timeout_ms", "client_idle_timeout_ms",
-             "upstream_connect_timeout_ms", "request_timeout_ms", "cold_start_timeout_ms",
-             "max_held_requests", "max_connections", "drain_timeout_ms"});
+             "upstream_connect_timeout_ms", "request_timeout_ms", "cold_start_timeout_ms", "max_held_requests",
+             "max_connections", "drain_timeout_ms"});
   limits l;
   auto size = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
     if (j.contains(key)) out = unsigned_at(j[key], join(path, key), min, max);
@@ -109,11 +103,9 @@ scaling parse_scaling(const json& j, const std::string& path) {
   scaling s;
   if (j.contains("reserved_capacity"))
     s.reserved_capacity = unsigned_at(j["reserved_capacity"], join(path, "reserved_capacity"), 0, 1000);
-  if (j.contains("max_replicas"))
-    s.max_replicas = unsigned_at(j["max_replicas"], join(path, "max_replicas"), 1, 1000);
+  if (j.contains("max_replicas")) s.max_replicas = unsigned_at(j["max_replicas"], join(path, "max_replicas"), 1, 1000);
   if (j.contains("container_concurrency"))
-    s.container_concurrency =
-        unsigned_at(j["container_concurrency"], join(path, "container_concurrency"), 0, 100000);
+    s.container_concurrency = unsigned_at(j["container_concurrency"], join(path, "container_concurrency"), 0, 100000);
   if (j.contains("idle_timeout_ms")) s.idle_timeout = ms_at(j["idle_timeout_ms"], join(path, "idle_timeout_ms"));
   if (s.reserved_capacity > s.max_replicas)
     throw config_error(join(path, "reserved_capacity"), "must not exceed max_replicas");
@@ -146,12 +138,10 @@ version_spec parse_version(const json& j, const std::string& path) {
     if (v.image_ref.empty()) throw config_error(join(path, "image_ref"), "must not be empty");
   }
   if (j.contains("registry_secret_ref")) {
-    if (v.image_ref.empty())
-      throw config_error(join(path, "registry_secret_ref"), "is only valid with image_ref");
+    if (v.image_ref.empty()) throw config_error(join(path, "registry_secret_ref"), "is only valid with image_ref");
     v.registry_secret_ref = string_at(j["registry_secret_ref"], join(path, "registry_secret_ref"));
   }
-  if (sources != 1)
-    throw config_error(path, "needs exactly one source: endpoints, command or image_ref");
+  if (sources != 1) throw config_error(path, "needs exactly one source: endpoints, command or image_ref");
   return v;
 }
 
@@ -170,8 +160,7 @@ app_spec parse_app(const json& j, const std::string& path) {
   if (j.contains("description")) app.description = string_at(j["description"], join(path, "description"));
   if (!j.contains("versions")) throw config_error(join(path, "versions"), "is required");
   const auto& versions = j["versions"];
-  if (!versions.is_array() || versions.empty())
-    throw config_error(join(path, "versions"), "must be a non-empty array");
+  if (!versions.is_array() || versions.empty()) throw config_error(join(path, "versions"), "must be a non-empty array");
   std::set<unsigned> seen;
   for (std::size_t i = 0; i < versions.size(); ++i) {
     auto v = parse_version(versions[i], index(join(path, "versions"), i));
@@ -215,8 +204,7 @@ std::string check_name(const std::string& name) {
 
 config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
-  only_keys(j, "",
-            {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "limits", "apps"});
+  only_keys(j, "", {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "limits", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -269,9 +257,8 @@ config parse_config(const json& j) {
       auto app = parse_app(apps[i], index("apps", i));
       auto [it, inserted] = labels.emplace(app.label(), i);
       if (!inserted)
-        throw config_error(index("apps", i),
-                           "host label \"" + app.label() + "\" collides with apps[" + std::to_string(it->second) +
-                               "] (" + c.apps[it->second].id() + ")");
+        throw config_error(index("apps", i), "host label \"" + app.label() + "\" collides with apps[" +
+                                                 std::to_string(it->second) + "] (" + c.apps[it->second].id() + ")");
       c.apps.push_back(std::move(app));
     }
   }

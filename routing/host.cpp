@@ -60,7 +60,8 @@ std::optional<request_target> parse_target(std::string_view target) {
     if (out.authority.empty() || out.authority.find('@') != std::string_view::npos) return std::nullopt;
     out.absolute = true;
     target = end == std::string_view::npos ? std::string_view{} : target.substr(end);
-    if (target.empty()) target = "/";  // "http://host" asks for "/"
+    if (target.empty())
+      target = "/";  // "http://host" asks for "/"
     else if (target.front() == '?') {
       out.path = "/";
       out.query = target.substr(1);

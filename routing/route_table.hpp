@@ -16,13 +16,13 @@ namespace ignite::routing {
 struct version_route {
   const app_spec* app = nullptr;  // owner, in the same table
   const version_spec* spec = nullptr;
-  std::string version_text;       // "3", precomputed for x-ignite-version
-  std::size_t slot = 0;           // dense index over all versions of the table
+  std::string version_text;  // "3", precomputed for x-ignite-version
+  std::size_t slot = 0;      // dense index over all versions of the table
 };
 
 struct app_route {
   app_spec spec;
-  std::string id;                  // "acme-corp:greeter"
+  std::string id;  // "acme-corp:greeter"
   std::vector<version_route> versions;
   const version_route* active = nullptr;
 };

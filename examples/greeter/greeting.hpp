@@ -21,4 +21,4 @@ response make_greeting(const request& req);
 // A JSON error answer, {"error": message}, ready to write.
 response make_error(http::status status, std::string_view message, unsigned version, bool keep_alive);
 
-} // namespace greeter
+}  // namespace greeter

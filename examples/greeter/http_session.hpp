@@ -19,4 +19,4 @@ namespace greeter {
 boost::asio::awaitable<void> run_http_session(boost::asio::ip::tcp::socket socket,
                                               std::shared_ptr<serving_state> state);
 
-} // namespace greeter
+}  // namespace greeter

@@ -16,4 +16,4 @@ namespace greeter {
 boost::asio::awaitable<void> accept_connections(boost::asio::ip::tcp::acceptor acceptor,
                                                 std::shared_ptr<serving_state> state);
 
-} // namespace greeter
+}  // namespace greeter

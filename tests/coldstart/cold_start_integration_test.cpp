@@ -51,8 +51,7 @@ constexpr std::chrono::milliseconds k_cap{5000};
 
 // A command version that runs the greeter with `env` ("NAME=value") added to what the
 // proxy gives it (PORT, IGNITE_APP_ID, IGNITE_VERSION).
-json greeter_version(unsigned version, std::vector<std::string> env = {})
-{
+json greeter_version(unsigned version, std::vector<std::string> env = {}) {
   std::vector<std::string> argv{"/usr/bin/env"};
   argv.insert(argv.end(), env.begin(), env.end());
   argv.emplace_back(IGNITE_GREETER_BIN);
@@ -60,8 +59,7 @@ json greeter_version(unsigned version, std::vector<std::string> env = {})
 }
 
 // acme-corp/greeter with `versions`, `active` active, `scaling` (only the keys given).
-json greeter_app(json versions, json scaling = json::object(), unsigned active = 1)
-{
+json greeter_app(json versions, json scaling = json::object(), unsigned active = 1) {
   return {{"org", "acme-corp"},
           {"name", "greeter"},
           {"active_version", active},
@@ -71,10 +69,8 @@ json greeter_app(json versions, json scaling = json::object(), unsigned active =
 
 // A whole config: http on 127.0.0.1:0, one worker thread, `limits` (only the keys given;
 // the drain after SIGTERM is kept short, so that a test's end never waits long on it).
-json proxy_config(json app, json limits = json::object())
-{
-  if (!limits.contains("drain_timeout_ms"))
-    limits["drain_timeout_ms"] = 2000;
+json proxy_config(json app, json limits = json::object()) {
+  if (!limits.contains("drain_timeout_ms")) limits["drain_timeout_ms"] = 2000;
   return {{"domain", "ignite.dodil.cloud"},
           {"listen", {{"http", "127.0.0.1:0"}}},
           {"threads", 1},
@@ -84,8 +80,7 @@ json proxy_config(json app, json limits = json::object())
 
 // ---- clients --------------------------------------------------------------------------
 
-std::string greeting_request()
-{
+std::string greeting_request() {
   std::string r = "POST / HTTP/1.1\r\n";
   r += "Host: " + std::string(k_host) + "\r\n";
   r += "Content-Length: 0\r\n\r\n";
@@ -100,34 +95,28 @@ struct outcome {
   steady::time_point done_at{};
 
   unsigned status() const { return response ? response->status : 0; }
-  std::string header(std::string_view name) const
-  {
+  std::string header(std::string_view name) const {
     return response ? response->headers.get(name).value_or("<none>") : "<no response>";
   }
-  std::string describe() const
-  {
-    if (!response)
-      return "no response: " + failure;
+  std::string describe() const {
+    if (!response) return "no response: " + failure;
     return std::to_string(response->status) + "\n" + response->headers.to_string() + response->body;
   }
 };
 
 // Sends on `client` (already connected) and reads the answer.
-void exchange(raw_client& client, outcome& o)
-{
+void exchange(raw_client& client, outcome& o) {
   o.sent_at = steady::now();
   if (auto ec = client.send(greeting_request())) {
     o.failure = "send: " + ec.message();
   } else {
     o.response = client.read_response();
-    if (!o.response)
-      o.failure = "read: " + client.last_error().message();
+    if (!o.response) o.failure = "read: " + client.last_error().message();
   }
   o.done_at = steady::now();
 }
 
-outcome post_once(std::uint16_t port, std::chrono::milliseconds cap = k_cap)
-{
+outcome post_once(std::uint16_t port, std::chrono::milliseconds cap = k_cap) {
   outcome o;
   o.sent_at = steady::now();
   try {
@@ -142,8 +131,7 @@ outcome post_once(std::uint16_t port, std::chrono::milliseconds cap = k_cap)
 
 // `n` clients connect first, then all send at once, so the requests reach the proxy
 // together rather than trickling in as threads start.
-std::vector<outcome> post_concurrently(std::uint16_t port, std::size_t n)
-{
+std::vector<outcome> post_concurrently(std::uint16_t port, std::size_t n) {
   std::vector<outcome> outcomes(n);
   std::latch connected(static_cast<std::ptrdiff_t>(n));
   std::vector<std::thread> threads;
@@ -157,21 +145,18 @@ std::vector<outcome> post_concurrently(std::uint16_t port, std::size_t n)
         outcomes[i].failure = e.what();
       }
       connected.arrive_and_wait();
-      if (client)
-        exchange(*client, outcomes[i]);
+      if (client) exchange(*client, outcomes[i]);
     });
   }
-  for (auto& t : threads)
-    t.join();
+  for (auto& t : threads) t.join();
   return outcomes;
 }
 
 // Client threads that each send requests one after another, each on a new connection,
 // until stopped. Every outcome is kept.
 class steady_load {
-public:
-  steady_load(std::uint16_t port, unsigned threads)
-  {
+ public:
+  steady_load(std::uint16_t port, unsigned threads) {
     for (unsigned i = 0; i < threads; ++i)
       threads_.emplace_back([this, port] {
         while (!stop_) {
@@ -183,44 +168,37 @@ public:
   }
   ~steady_load() { stop(); }
 
-  void stop()
-  {
+  void stop() {
     stop_ = true;
     for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
+      if (t.joinable()) t.join();
   }
 
-  std::vector<outcome> outcomes() const
-  {
+  std::vector<outcome> outcomes() const {
     std::lock_guard lock(mutex_);
     return outcomes_;
   }
   // Requests sent at or after `t` that have their outcome.
-  std::size_t completed_since(steady::time_point t) const
-  {
+  std::size_t completed_since(steady::time_point t) const {
     std::lock_guard lock(mutex_);
     return static_cast<std::size_t>(
         std::count_if(outcomes_.begin(), outcomes_.end(), [&](const outcome& o) { return o.sent_at >= t; }));
   }
 
-private:
+ private:
   std::atomic<bool> stop_{false};
   mutable std::mutex mutex_;
   std::vector<outcome> outcomes_;
   std::vector<std::thread> threads_;
 };
 
-std::map<unsigned, int> status_counts(const std::vector<outcome>& outcomes)
-{
+std::map<unsigned, int> status_counts(const std::vector<outcome>& outcomes) {
   std::map<unsigned, int> counts;
-  for (const auto& o : outcomes)
-    ++counts[o.status()];
+  for (const auto& o : outcomes) ++counts[o.status()];
   return counts;
 }
 
-std::string describe(const std::map<unsigned, int>& counts)
-{
+std::string describe(const std::map<unsigned, int>& counts) {
   std::string s;
   for (auto [status, n] : counts)
     s += (status ? std::to_string(status) : std::string("none")) + "×" + std::to_string(n) + " ";
@@ -229,8 +207,7 @@ std::string describe(const std::map<unsigned, int>& counts)
 
 // The {"error":{…}} body of a proxy-made answer with `status` and `code`; nullopt (with
 // a failure recorded) when the answer is something else.
-std::optional<json> proxy_error(const outcome& o, unsigned status, std::string_view code)
-{
+std::optional<json> proxy_error(const outcome& o, unsigned status, std::string_view code) {
   if (!o.response) {
     ADD_FAILURE() << "expected " << status << " " << code << ", got " << o.describe();
     return std::nullopt;
@@ -260,77 +237,60 @@ struct process_info {
   unsigned long long start_ticks = 0;
 };
 
-std::optional<process_info> read_process(pid_t pid)
-{
+std::optional<process_info> read_process(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
-  if (!std::getline(in, stat))
-    return std::nullopt;
+  if (!std::getline(in, stat)) return std::nullopt;
   // "pid (comm) state ppid …": comm may hold anything, so parse from the last ')'.
   const auto close = stat.rfind(')');
-  if (close == std::string::npos || close + 2 > stat.size())
-    return std::nullopt;
+  if (close == std::string::npos || close + 2 > stat.size()) return std::nullopt;
   std::istringstream rest(stat.substr(close + 2));
   process_info p;
   p.pid = pid;
   rest >> p.state >> p.ppid;
   std::string skipped;
-  for (int field = 5; field <= 21; ++field)
-    rest >> skipped;
+  for (int field = 5; field <= 21; ++field) rest >> skipped;
   rest >> p.start_ticks;  // field 22
-  if (!rest)
-    return std::nullopt;
+  if (!rest) return std::nullopt;
   return p;
 }
 
 // Live (not zombie) processes whose parent is `parent`.
-std::vector<process_info> children_of(pid_t parent)
-{
+std::vector<process_info> children_of(pid_t parent) {
   std::vector<process_info> children;
   std::error_code ec;
   for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
     const auto name = it->path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      continue;
+    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
     auto p = read_process(static_cast<pid_t>(std::stol(name)));
-    if (p && p->ppid == parent && p->state != 'Z')
-      children.push_back(*p);
+    if (p && p->ppid == parent && p->state != 'Z') children.push_back(*p);
   }
   return children;
 }
 
 // Still the same process, and not a zombie.
-bool is_running(const process_info& p)
-{
+bool is_running(const process_info& p) {
   auto now = read_process(p.pid);
   return now && now->start_ticks == p.start_ticks && now->state != 'Z';
 }
 
-bool any_running(const std::vector<process_info>& ps)
-{
-  return std::any_of(ps.begin(), ps.end(), is_running);
-}
+bool any_running(const std::vector<process_info>& ps) { return std::any_of(ps.begin(), ps.end(), is_running); }
 
-std::string pids(const std::vector<process_info>& ps)
-{
+std::string pids(const std::vector<process_info>& ps) {
   std::string s;
-  for (const auto& p : ps)
-    s += std::to_string(p.pid) + (is_running(p) ? "(running) " : "(gone) ");
+  for (const auto& p : ps) s += std::to_string(p.pid) + (is_running(p) ? "(running) " : "(gone) ");
   return s;
 }
 
 // A private directory under the system temp dir, removed with everything in it.
 class temp_dir {
-public:
-  temp_dir()
-  {
+ public:
+  temp_dir() {
     std::string name = (std::filesystem::temp_directory_path() / "ignite-cs-XXXXXX").string();
-    if (!::mkdtemp(name.data()))
-      throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    if (!::mkdtemp(name.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
     path_ = name;
   }
-  ~temp_dir()
-  {
+  ~temp_dir() {
     std::error_code ignored;
     std::filesystem::remove_all(path_, ignored);
   }
@@ -339,7 +299,7 @@ public:
 
   const std::filesystem::path& path() const { return path_; }
 
-private:
+ private:
   std::filesystem::path path_;
 };
 
@@ -352,21 +312,18 @@ struct listening_pod {
   std::string listening_at_us;  // equals the x-greeter-listening-at-us of its answers
 };
 
-std::vector<listening_pod> listening_pods(const proxy_process& proxy)
-{
+std::vector<listening_pod> listening_pods(const proxy_process& proxy) {
   std::vector<listening_pod> pods;
   for (const auto& text : proxy.lines()) {
     const auto j = json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || j.value("event", "") != "pod_output" || !j.contains("line") || !j["line"].is_string())
       continue;
     const std::string line = j["line"];
-    if (!line.starts_with("greeter listening on "))
-      continue;
+    if (!line.starts_with("greeter listening on ")) continue;
     listening_pod p;
     p.pod = j.value("pod", std::uint64_t{0});
-    p.version = j.contains("version") ? (j["version"].is_string() ? j["version"].get<std::string>()
-                                                                  : j["version"].dump())
-                                      : "";
+    p.version =
+        j.contains("version") ? (j["version"].is_string() ? j["version"].get<std::string>() : j["version"].dump()) : "";
     std::istringstream words(line.substr(line.find(" at ") + 4));
     words >> p.listening_at_us;
     pods.push_back(std::move(p));
@@ -374,16 +331,13 @@ std::vector<listening_pod> listening_pods(const proxy_process& proxy)
   return pods;
 }
 
-std::set<std::uint64_t> pod_ids(const std::vector<listening_pod>& pods)
-{
+std::set<std::uint64_t> pod_ids(const std::vector<listening_pod>& pods) {
   std::set<std::uint64_t> ids;
-  for (const auto& p : pods)
-    ids.insert(p.pod);
+  for (const auto& p : pods) ids.insert(p.pod);
   return ids;
 }
 
-bool is_pod_line_containing(const json& j, std::string_view text)
-{
+bool is_pod_line_containing(const json& j, std::string_view text) {
   return j.value("event", "") == "pod_output" && j.contains("line") && j["line"].is_string() &&
          j["line"].get<std::string>().find(text) != std::string::npos;
 }
@@ -391,9 +345,8 @@ bool is_pod_line_containing(const json& j, std::string_view text)
 // ---- fixture --------------------------------------------------------------------------
 
 class cold_start : public ::testing::Test {
-protected:
-  void start_proxy(const json& config)
-  {
+ protected:
+  void start_proxy(const json& config) {
     proxy_ = std::make_unique<proxy_process>(IGNITE_PROXY_BIN, config);
     if (!proxy_->wait_listening(k_cap))
       throw std::runtime_error("the proxy did not log its http listening line; output:\n" + proxy_->output());
@@ -403,37 +356,30 @@ protected:
   std::uint16_t port() const { return proxy_->port(); }
 
   // The proxy's pods now; remembered so that TearDown can make sure they are gone.
-  std::vector<process_info> pods()
-  {
+  std::vector<process_info> pods() {
     auto now = children_of(proxy_->pid());
     for (const auto& p : now)
-      if (std::none_of(seen_.begin(), seen_.end(), [&](const auto& s) { return s.pid == p.pid; }))
-        seen_.push_back(p);
+      if (std::none_of(seen_.begin(), seen_.end(), [&](const auto& s) { return s.pid == p.pid; })) seen_.push_back(p);
     return now;
   }
 
   // Waits until the proxy has exactly `n` pods, and returns them.
-  std::vector<process_info> wait_for_pods(std::size_t n)
-  {
+  std::vector<process_info> wait_for_pods(std::size_t n) {
     std::vector<process_info> now;
     wait_until([&] { return (now = pods()).size() == n; }, k_cap);
     return now;
   }
 
-  void TearDown() override
-  {
-    if (!proxy_)
-      return;
-    if (HasFailure())
-      std::cerr << "---- proxy output ----\n" << proxy_->output() << "----------------------\n";
+  void TearDown() override {
+    if (!proxy_) return;
+    if (HasFailure()) std::cerr << "---- proxy output ----\n" << proxy_->output() << "----------------------\n";
     pods();
     proxy_->terminate(k_cap);
     proxy_.reset();  // SIGKILLs it if SIGTERM did not end it; its pods die with it
     if (!wait_until([&] { return !any_running(seen_); }, k_cap)) {
       ADD_FAILURE() << "pods outlived the proxy: " << pids(seen_);
       for (const auto& p : seen_)
-        if (is_running(p))
-          ::kill(p.pid, SIGKILL);
+        if (is_running(p)) ::kill(p.pid, SIGKILL);
     }
   }
 
@@ -443,8 +389,7 @@ protected:
 
 // ---- tests ----------------------------------------------------------------------------
 
-TEST_F(cold_start, first_request_starts_a_pod_and_the_second_finds_it_warm)
-{
+TEST_F(cold_start, first_request_starts_a_pod_and_the_second_finds_it_warm) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1)})), {{"cold_start_timeout_ms", 5000}}));
   EXPECT_TRUE(pods().empty()) << "reserved_capacity 0: no pod before the first request";
 
@@ -462,13 +407,11 @@ TEST_F(cold_start, first_request_starts_a_pod_and_the_second_finds_it_warm)
   EXPECT_EQ(pod_ids(listening_pods(proxy())).size(), 1u);
 }
 
-TEST_F(cold_start, a_burst_during_one_cold_start_is_held_and_served_by_one_pod)
-{
+TEST_F(cold_start, a_burst_during_one_cold_start_is_held_and_served_by_one_pod) {
   constexpr std::size_t k_requests = 120;
-  start_proxy(proxy_config(
-      greeter_app(json::array({greeter_version(1, {"GREETER_START_DELAY_MS=300"})}),
-                  {{"container_concurrency", 0}, {"max_replicas", 4}}),
-      {{"cold_start_timeout_ms", 5000}}));
+  start_proxy(proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_START_DELAY_MS=300"})}),
+                                       {{"container_concurrency", 0}, {"max_replicas", 4}}),
+                           {{"cold_start_timeout_ms", 5000}}));
 
   const auto outcomes = post_concurrently(port(), k_requests);
 
@@ -478,8 +421,7 @@ TEST_F(cold_start, a_burst_during_one_cold_start_is_held_and_served_by_one_pod)
   std::set<std::string> served_by;
   int cold = 0;
   for (const auto& o : outcomes) {
-    if (o.status() != 200)
-      continue;
+    if (o.status() != 200) continue;
     served_by.insert(o.header("x-greeter-listening-at-us"));
     cold += o.header("x-ignite-cold-start") == "true";
   }
@@ -488,8 +430,7 @@ TEST_F(cold_start, a_burst_during_one_cold_start_is_held_and_served_by_one_pod)
   EXPECT_EQ(pod_ids(listening_pods(proxy())).size(), 1u);
 }
 
-TEST_F(cold_start, a_full_hold_queue_answers_503_overloaded_with_retry_after)
-{
+TEST_F(cold_start, a_full_hold_queue_answers_503_overloaded_with_retry_after) {
   constexpr std::size_t k_requests = 20;
   constexpr int k_max_held = 5;
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_START_DELAY_MS=300"})})),
@@ -500,20 +441,18 @@ TEST_F(cold_start, a_full_hold_queue_answers_503_overloaded_with_retry_after)
   const auto counts = status_counts(outcomes);
   const int ok = counts.count(200) ? counts.at(200) : 0;
   const int overloaded = counts.count(503) ? counts.at(503) : 0;
-  EXPECT_EQ(ok + overloaded, static_cast<int>(k_requests)) << "every request is answered 200 or 503: "
-                                                           << describe(counts);
+  EXPECT_EQ(ok + overloaded, static_cast<int>(k_requests))
+      << "every request is answered 200 or 503: " << describe(counts);
   EXPECT_GE(ok, k_max_held) << "the held requests are served: " << describe(counts);
   EXPECT_GE(overloaded, 1) << "20 requests cannot all be held by a queue of 5: " << describe(counts);
   for (const auto& o : outcomes) {
-    if (o.status() != 503)
-      continue;
+    if (o.status() != 503) continue;
     proxy_error(o, 503, "overloaded");
     EXPECT_TRUE(o.response->headers.has("Retry-After")) << o.describe();
   }
 }
 
-TEST_F(cold_start, a_pod_exiting_before_listening_fails_fast_with_its_status_and_stderr)
-{
+TEST_F(cold_start, a_pod_exiting_before_listening_fails_fast_with_its_status_and_stderr) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_EXIT_BEFORE_LISTEN=3"})})),
                            {{"cold_start_timeout_ms", 20000}}));
 
@@ -530,8 +469,7 @@ TEST_F(cold_start, a_pod_exiting_before_listening_fails_fast_with_its_status_and
   EXPECT_LT(waited, 5s) << "a dead pod is reported at once, not at cold_start_timeout_ms (20 s)";
 }
 
-TEST_F(cold_start, a_pod_that_never_listens_times_out_at_cold_start_timeout)
-{
+TEST_F(cold_start, a_pod_that_never_listens_times_out_at_cold_start_timeout) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_NEVER_LISTEN=1"})})),
                            {{"cold_start_timeout_ms", 500}}));
 
@@ -548,8 +486,7 @@ TEST_F(cold_start, a_pod_that_never_listens_times_out_at_cold_start_timeout)
 
 // Not in the list: pool_settings::cold_start_timeout promises that a pod which
 // has not listened within it, with nobody waiting, is stopped rather than left running.
-TEST_F(cold_start, a_pod_that_never_listens_is_stopped_after_cold_start_timeout)
-{
+TEST_F(cold_start, a_pod_that_never_listens_is_stopped_after_cold_start_timeout) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_NEVER_LISTEN=1"})})),
                            {{"cold_start_timeout_ms", 300}}));
   const auto o = post_once(port());
@@ -558,12 +495,10 @@ TEST_F(cold_start, a_pod_that_never_listens_is_stopped_after_cold_start_timeout)
   ASSERT_EQ(running.size(), 1u) << "the pod that was started for the request";
 
   EXPECT_TRUE(wait_until([&] { return !any_running(running); }, 3s))
-      << "a pod that never listened is still running 3 s after cold_start_timeout_ms (300 ms): "
-      << pids(running);
+      << "a pod that never listened is still running 3 s after cold_start_timeout_ms (300 ms): " << pids(running);
 }
 
-TEST_F(cold_start, container_concurrency_one_scales_out_up_to_max_replicas)
-{
+TEST_F(cold_start, container_concurrency_one_scales_out_up_to_max_replicas) {
   start_proxy(proxy_config(
       // Each answer takes a second, so the requests overlap even when a loaded machine
       // delivers them some hundreds of milliseconds apart.
@@ -590,19 +525,17 @@ TEST_F(cold_start, container_concurrency_one_scales_out_up_to_max_replicas)
   EXPECT_EQ(pods().size(), 3u);
 }
 
-TEST_F(cold_start, a_pod_crashing_under_load_is_replaced)
-{
+TEST_F(cold_start, a_pod_crashing_under_load_is_replaced) {
   // The first pod crashes after 10 answers; the pods that replace it do not (a marker
   // file tells them apart), so what follows the crash can be checked without another.
   const temp_dir dir;
   const auto marker = (dir.path() / "crashed-once").string();
-  json version = {
-      {"version", 1},
-      {"command",
-       {"/bin/sh", "-c",
-        "if [ -e \"$1\" ]; then exec /usr/bin/env GREETER_RESPONSE_DELAY_MS=20 \"$2\"; fi; : > \"$1\"; "
-        "exec /usr/bin/env GREETER_RESPONSE_DELAY_MS=20 GREETER_EXIT_AFTER_REQUESTS=10 \"$2\"",
-        "pod", marker, IGNITE_GREETER_BIN}}};
+  json version = {{"version", 1},
+                  {"command",
+                   {"/bin/sh", "-c",
+                    "if [ -e \"$1\" ]; then exec /usr/bin/env GREETER_RESPONSE_DELAY_MS=20 \"$2\"; fi; : > \"$1\"; "
+                    "exec /usr/bin/env GREETER_RESPONSE_DELAY_MS=20 GREETER_EXIT_AFTER_REQUESTS=10 \"$2\"",
+                    "pod", marker, IGNITE_GREETER_BIN}}};
   start_proxy(proxy_config(greeter_app(json::array({version})), {{"cold_start_timeout_ms", 5000}}));
 
   steady_load load(port(), 4);
@@ -617,15 +550,13 @@ TEST_F(cold_start, a_pod_crashing_under_load_is_replaced)
       },
       k_cap);
   const auto after_replacement = steady::now();
-  if (replaced)
-    wait_until([&] { return load.completed_since(after_replacement) >= 20; }, k_cap);
+  if (replaced) wait_until([&] { return load.completed_since(after_replacement) >= 20; }, k_cap);
   load.stop();
   ASSERT_TRUE(replaced) << "no pod replaced the crashed one";
 
   std::string first_listening_at;
   for (const auto& p : listening_pods(proxy()))
-    if (p.pod == first_pod)
-      first_listening_at = p.listening_at_us;
+    if (p.pod == first_pod) first_listening_at = p.listening_at_us;
   const auto outcomes = load.outcomes();
   std::size_t later = 0;
   for (const auto& o : outcomes) {
@@ -644,8 +575,7 @@ TEST_F(cold_start, a_pod_crashing_under_load_is_replaced)
   EXPECT_GE(later, 20u) << "too few requests after the crash to tell: " << describe(status_counts(outcomes));
 }
 
-TEST_F(cold_start, switching_versions_under_load_fails_no_request)
-{
+TEST_F(cold_start, switching_versions_under_load_fails_no_request) {
   auto config = [](unsigned active) {
     return proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_RESPONSE_DELAY_MS=5"}),
                                                  greeter_version(2, {"GREETER_RESPONSE_DELAY_MS=5"})}),
@@ -664,8 +594,7 @@ TEST_F(cold_start, switching_versions_under_load_fails_no_request)
   const auto from = proxy().reload(config(2));
   const bool reloaded = proxy().wait_for_event("reloaded", k_cap, from).has_value();
   const auto after_reload = steady::now();
-  if (reloaded)
-    wait_until([&] { return load.completed_since(after_reload) >= 30; }, k_cap);
+  if (reloaded) wait_until([&] { return load.completed_since(after_reload) >= 30; }, k_cap);
   load.stop();
   ASSERT_TRUE(reloaded) << "no reloaded line";
 
@@ -685,8 +614,7 @@ TEST_F(cold_start, switching_versions_under_load_fails_no_request)
       << "version 1's pod still runs after the switch: " << pids(v1_pods);
 }
 
-TEST_F(cold_start, an_idle_pod_scales_to_zero)
-{
+TEST_F(cold_start, an_idle_pod_scales_to_zero) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1)}), {{"idle_timeout_ms", 300}}),
                            {{"cold_start_timeout_ms", 5000}}));
   const auto first = post_once(port());
@@ -703,13 +631,12 @@ TEST_F(cold_start, an_idle_pod_scales_to_zero)
   EXPECT_NE(again.header("x-greeter-listening-at-us"), first.header("x-greeter-listening-at-us"));
 }
 
-TEST_F(cold_start, reserved_capacity_keeps_a_pod_warm_without_traffic)
-{
-  start_proxy(proxy_config(
-      greeter_app(json::array({greeter_version(1)}), {{"reserved_capacity", 1}, {"idle_timeout_ms", 300}}),
-      {{"cold_start_timeout_ms", 5000}}));
-  ASSERT_TRUE(proxy().wait_for_line([](const json& j) { return is_pod_line_containing(j, "greeter listening on"); },
-                                    k_cap))
+TEST_F(cold_start, reserved_capacity_keeps_a_pod_warm_without_traffic) {
+  start_proxy(
+      proxy_config(greeter_app(json::array({greeter_version(1)}), {{"reserved_capacity", 1}, {"idle_timeout_ms", 300}}),
+                   {{"cold_start_timeout_ms", 5000}}));
+  ASSERT_TRUE(
+      proxy().wait_for_line([](const json& j) { return is_pod_line_containing(j, "greeter listening on"); }, k_cap))
       << "no pod started without a request";
   const auto reserved = wait_for_pods(1);
   ASSERT_EQ(reserved.size(), 1u);
@@ -726,8 +653,7 @@ TEST_F(cold_start, reserved_capacity_keeps_a_pod_warm_without_traffic)
   EXPECT_EQ(o.header("x-greeter-listening-at-us"), started.front().listening_at_us);
 }
 
-TEST_F(cold_start, sigterm_stops_every_pod_before_the_proxy_exits)
-{
+TEST_F(cold_start, sigterm_stops_every_pod_before_the_proxy_exits) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1)}), {{"reserved_capacity", 2}}),
                            {{"cold_start_timeout_ms", 5000}}));
   const auto running = wait_for_pods(2);
@@ -743,8 +669,7 @@ TEST_F(cold_start, sigterm_stops_every_pod_before_the_proxy_exits)
   EXPECT_TRUE(children_of(proxy().pid()).empty());
 }
 
-TEST_F(cold_start, sigkill_of_the_proxy_leaves_no_pod_behind)
-{
+TEST_F(cold_start, sigkill_of_the_proxy_leaves_no_pod_behind) {
   start_proxy(proxy_config(greeter_app(json::array({greeter_version(1)}), {{"reserved_capacity", 2}}),
                            {{"cold_start_timeout_ms", 5000}}));
   const auto running = wait_for_pods(2);

@@ -193,7 +193,9 @@ TEST_F(version_pool_scaling_test, requests_go_to_the_pod_with_the_fewest_in_flig
   pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
   std::vector<grant> grants(4);
   for (auto& g : grants) ASSERT_EQ(pool->try_acquire(g), version_pool::acquire_result::granted);
-  auto on = [&](pod_id id) { return std::count_if(grants.begin(), grants.end(), [&](auto& g) { return g.pod == id; }); };
+  auto on = [&](pod_id id) {
+    return std::count_if(grants.begin(), grants.end(), [&](auto& g) { return g.pod == id; });
+  };
   EXPECT_EQ(on(provider_.started_ids()[0]), 2);
   EXPECT_EQ(on(provider_.started_ids()[1]), 2);
 }

@@ -36,8 +36,7 @@ TEST_F(client_connection, pipelined_requests_are_answered_in_order) {
 TEST_F(client_connection, http10_request_is_answered_then_closed) {
   start_proxy();
   auto client = connect();
-  ASSERT_FALSE(
-      client->send("POST / HTTP/1.0\r\nHost: " + std::string(k_host) + "\r\nContent-Length: 5\r\n\r\nhello"));
+  ASSERT_FALSE(client->send("POST / HTTP/1.0\r\nHost: " + std::string(k_host) + "\r\nContent-Length: 5\r\n\r\nhello"));
   const auto r = client->read_response();
   ASSERT_TRUE(r) << client->last_error().message();
   EXPECT_EQ(r->status, 200u);
@@ -60,8 +59,7 @@ TEST_F(client_connection, chunked_answer_reaches_the_client_chunk_by_chunk) {
   ASSERT_FALSE(client->send(post(k_host, "hi")));
   // The pod holds the second chunk until we have seen the first.
   const auto head = client->read_until("first-part");
-  ASSERT_TRUE(head) << "first chunk not relayed before the answer completed: "
-                    << client->last_error().message();
+  ASSERT_TRUE(head) << "first chunk not relayed before the answer completed: " << client->last_error().message();
   EXPECT_NE(head->find(" 200 "), std::string::npos) << *head;
   EXPECT_EQ(client->pending().find("second-part"), std::string::npos);
   second->open();

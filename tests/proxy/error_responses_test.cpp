@@ -52,23 +52,20 @@ INSTANTIATE_TEST_SUITE_P(
         bad_request_case{
             "transfer_encoding_then_content_length",
             "POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n"},
-        bad_request_case{
-            "duplicate_content_length_equal",
-            "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"},
-        bad_request_case{
-            "duplicate_content_length_different",
-            "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"},
-        bad_request_case{"content_length_list",
-                         "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 5, 5\r\n\r\n"},
+        bad_request_case{"duplicate_content_length_equal",
+                         "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n"},
+        bad_request_case{"duplicate_content_length_different",
+                         "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"},
+        bad_request_case{"content_length_list", "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 5, 5\r\n\r\n"},
         bad_request_case{"content_length_not_a_number",
                          "POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: five\r\n\r\n"},
         bad_request_case{"transfer_encoding_gzip",
                          "POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: gzip\r\n\r\n"},
         bad_request_case{"transfer_encoding_gzip_chunked",
                          "POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"},
-        bad_request_case{"two_transfer_encoding_headers",
-                         "POST / HTTP/1.1\r\nHost: " + h +
-                             "\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"},
+        bad_request_case{
+            "two_transfer_encoding_headers",
+            "POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"},
         bad_request_case{"obs_fold", "POST / HTTP/1.1\r\nHost: " + h +
                                          "\r\nX-Folded: first\r\n second\r\nContent-Length: 0\r\n\r\n"},
         bad_request_case{"obs_fold_tab", "POST / HTTP/1.1\r\nHost: " + h +
@@ -76,8 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
         bad_request_case{"http10_with_transfer_encoding",
                          "POST / HTTP/1.0\r\nHost: " + h + "\r\nTransfer-Encoding: chunked\r\n\r\n"},
         bad_request_case{"missing_host", "POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n"},
-        bad_request_case{"two_hosts", "POST / HTTP/1.1\r\nHost: " + h + "\r\nHost: " + h +
-                                          "\r\nContent-Length: 0\r\n\r\n"},
+        bad_request_case{"two_hosts",
+                         "POST / HTTP/1.1\r\nHost: " + h + "\r\nHost: " + h + "\r\nContent-Length: 0\r\n\r\n"},
         bad_request_case{"malformed_request_line", "THIS IS NOT A REQUEST\r\n\r\n"}),
     [](const auto& info) { return info.param.name; });
 
@@ -128,8 +125,7 @@ TEST_P(method_not_allowed_test, other_method_is_405_with_allow_post) {
   EXPECT_EQ(pod_.request_count(), 0u);
 }
 
-INSTANTIATE_TEST_SUITE_P(methods, method_not_allowed_test,
-                         ::testing::Values("GET", "PUT", "DELETE", "PATCH"));
+INSTANTIATE_TEST_SUITE_P(methods, method_not_allowed_test, ::testing::Values("GET", "PUT", "DELETE", "PATCH"));
 
 // ---- check order: framing (400/431) -> host (404) -> method (405) -> path (404) -> body (413)
 
@@ -154,8 +150,8 @@ TEST_F(error_responses, path_is_checked_before_body_size) {
 TEST_F(error_responses, oversized_headers_are_checked_before_host) {
   start_proxy(greeter_config({{"max_header_bytes", 1024}}));
   expect_proxy_error(
-      round_trip(post("nope-acme-corp.ignite.dodil.cloud", "", "X-Big: " + std::string(1500, 'a') + "\r\n")),
-      431, "headers_too_large");
+      round_trip(post("nope-acme-corp.ignite.dodil.cloud", "", "X-Big: " + std::string(1500, 'a') + "\r\n")), 431,
+      "headers_too_large");
 }
 
 TEST_F(error_responses, bad_framing_is_checked_before_host) {
@@ -208,8 +204,8 @@ TEST_F(error_responses, content_length_over_limit_gets_413_at_once) {
 TEST_F(error_responses, content_length_over_limit_gets_413_instead_of_100_continue) {
   start_proxy(greeter_config({{"max_body_bytes", 1024}}));
   auto client = connect();
-  ASSERT_FALSE(client->send("POST / HTTP/1.1\r\nHost: " + h +
-                            "\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n"));
+  ASSERT_FALSE(
+      client->send("POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 4096\r\nExpect: 100-continue\r\n\r\n"));
   expect_proxy_error(client->read_response(), 413, "payload_too_large");
   EXPECT_EQ(pod_.request_count(), 0u);
 }
@@ -218,8 +214,8 @@ TEST_F(error_responses, chunked_body_growing_over_limit_gets_413) {
   start_proxy(greeter_config({{"max_body_bytes", 1024}}));
   auto client = connect();
   const std::string part(600, 'x');  // 0x258 bytes; two of them pass the limit
-  ASSERT_FALSE(client->send("POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: chunked\r\n\r\n" +
-                            "258\r\n" + part + "\r\n258\r\n" + part + "\r\n"));
+  ASSERT_FALSE(client->send("POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: chunked\r\n\r\n" + "258\r\n" +
+                            part + "\r\n258\r\n" + part + "\r\n"));
   expect_proxy_error(client->read_response(), 413, "payload_too_large");
   expect_closed_after(*client);
   EXPECT_EQ(pod_.request_count(), 0u);

@@ -25,9 +25,9 @@ class forwarded_headers : public proxy_fixture {
   }
 };
 
-const std::set<std::string> k_injected = {
-    "x-ignite-app",          "x-ignite-app-id", "x-ignite-cold-start", "x-ignite-deadline-ms",
-    "x-ignite-execution-id", "x-ignite-org",    "x-ignite-source",     "x-ignite-version"};
+const std::set<std::string> k_injected = {"x-ignite-app",         "x-ignite-app-id",       "x-ignite-cold-start",
+                                          "x-ignite-deadline-ms", "x-ignite-execution-id", "x-ignite-org",
+                                          "x-ignite-source",      "x-ignite-version"};
 
 TEST_F(forwarded_headers, spoofed_ignite_headers_are_replaced_by_exactly_the_injected_set) {
   start_proxy(greeter_config({{"request_timeout_ms", 60000}}));
@@ -50,8 +50,7 @@ TEST_F(forwarded_headers, spoofed_ignite_headers_are_replaced_by_exactly_the_inj
 
   std::multiset<std::string> names;
   for (const auto& n : seen.headers.names_with_prefix("x-ignite-")) names.insert(to_lower(n));
-  EXPECT_EQ(names, std::multiset<std::string>(k_injected.begin(), k_injected.end()))
-      << seen.headers.to_string();
+  EXPECT_EQ(names, std::multiset<std::string>(k_injected.begin(), k_injected.end())) << seen.headers.to_string();
 
   const auto id = seen.headers.get("x-ignite-execution-id").value_or("");
   EXPECT_TRUE(is_ulid(id)) << id;
@@ -131,12 +130,11 @@ TEST_F(forwarded_headers, hop_by_hop_request_headers_are_not_forwarded) {
                                        "Proxy-Connection: keep-alive\r\n"
                                        "X-Keep: kept\r\n"));
   EXPECT_EQ(r.status, 200u);
-  for (const char* gone : {"X-Foo", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Authorization",
-                           "Proxy-Connection", "Transfer-Encoding", "Expect"})
+  for (const char* gone : {"X-Foo", "Keep-Alive", "TE", "Trailer", "Upgrade", "Proxy-Authorization", "Proxy-Connection",
+                           "Transfer-Encoding", "Expect"})
     EXPECT_FALSE(seen.headers.has(gone)) << gone << " reached the pod:\n" << seen.headers.to_string();
   // The proxy may say keep-alive/close for its own upstream hop, but never relay the client's list.
-  for (const auto& v : seen.headers.get_all("Connection"))
-    EXPECT_EQ(to_lower(v).find("x-foo"), std::string::npos) << v;
+  for (const auto& v : seen.headers.get_all("Connection")) EXPECT_EQ(to_lower(v).find("x-foo"), std::string::npos) << v;
   EXPECT_EQ(seen.headers.get("X-Keep").value_or(""), "kept");
 }
 
@@ -216,8 +214,7 @@ TEST_F(forwarded_headers, each_request_is_logged_with_its_execution_id) {
   const auto [r, seen] = exchange(post(k_host, "hi"));
   const auto id = r.headers.get("x-ignite-execution-id").value_or("");
   const auto line = proxy().wait_for_line(
-      [&](const json& j) { return j.value("event", "") == "request" && j.value("execution_id", "") == id; },
-      k_cap);
+      [&](const json& j) { return j.value("event", "") == "request" && j.value("execution_id", "") == id; }, k_cap);
   ASSERT_TRUE(line) << "no request log line for " << id;
   EXPECT_EQ(line->value("app", ""), "acme-corp:greeter");
   EXPECT_EQ(line->value("version", 0), 1);

@@ -8,11 +8,11 @@
 #include <utility>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/buffer.hpp>
 #include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <gtest/gtest.h>
 
 #include "proxy/header_rewriter.hpp"
 
@@ -196,9 +196,8 @@ TEST(write_upstream_head, ignite_headers_are_exactly_the_injected_ones) {
   upstream_case c;
   auto head = upstream_head(hostile_client_fields(), c.facts(), 5);
   EXPECT_EQ(head.names_with_prefix("x-ignite-"),
-            (std::vector<std::string>{"x-ignite-app", "x-ignite-app-id", "x-ignite-cold-start",
-                                      "x-ignite-deadline-ms", "x-ignite-execution-id", "x-ignite-org",
-                                      "x-ignite-source", "x-ignite-version"}))
+            (std::vector<std::string>{"x-ignite-app", "x-ignite-app-id", "x-ignite-cold-start", "x-ignite-deadline-ms",
+                                      "x-ignite-execution-id", "x-ignite-org", "x-ignite-source", "x-ignite-version"}))
       << head.dump();
   EXPECT_EQ(head.all("x-ignite-execution-id"), std::vector<std::string>{c.execution_id});
   EXPECT_EQ(head.all("x-ignite-app-id"), std::vector<std::string>{"acme-corp:greeter"});
@@ -267,8 +266,7 @@ TEST(write_upstream_head, every_connection_field_counts_even_when_not_adjacent) 
 TEST(write_upstream_head, forwarded_for_appends_the_peer_to_every_client_entry) {
   upstream_case c;
   auto head = upstream_head(hostile_client_fields(), c.facts(), 5);
-  EXPECT_EQ(head.all("x-forwarded-for"), std::vector<std::string>{"1.2.3.4, 5.6.7.8, " + c.client_ip})
-      << head.dump();
+  EXPECT_EQ(head.all("x-forwarded-for"), std::vector<std::string>{"1.2.3.4, 5.6.7.8, " + c.client_ip}) << head.dump();
 }
 
 TEST(write_upstream_head, forwarded_for_without_client_entries_is_the_peer) {
@@ -314,11 +312,11 @@ TEST(write_upstream_head, exactly_the_expected_field_names) {
   std::vector<std::string> names;
   for (const auto& [n, v] : head.fields) names.push_back(lower(n));
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{
-                       "accept", "authorization", "content-length", "content-type", "host", "x-forwarded-for",
-                       "x-forwarded-host", "x-forwarded-proto", "x-ignite-app", "x-ignite-app-id",
-                       "x-ignite-cold-start", "x-ignite-deadline-ms", "x-ignite-execution-id", "x-ignite-org",
-                       "x-ignite-source", "x-ignite-version", "x-multi", "x-multi"}))
+  EXPECT_EQ(names, (std::vector<std::string>{"accept", "authorization", "content-length", "content-type", "host",
+                                             "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-ignite-app",
+                                             "x-ignite-app-id", "x-ignite-cold-start", "x-ignite-deadline-ms",
+                                             "x-ignite-execution-id", "x-ignite-org", "x-ignite-source",
+                                             "x-ignite-version", "x-multi", "x-multi"}))
       << head.dump();
 }
 
@@ -470,9 +468,8 @@ TEST(write_client_head, exactly_the_expected_field_names) {
   std::vector<std::string> names;
   for (const auto& [n, v] : head.fields) names.push_back(lower(n));
   std::sort(names.begin(), names.end());
-  EXPECT_EQ(names, (std::vector<std::string>{"cache-control", "connection", "content-type", "set-cookie",
-                                             "set-cookie", "transfer-encoding", "x-ignite-cold-start",
-                                             "x-ignite-execution-id"}))
+  EXPECT_EQ(names, (std::vector<std::string>{"cache-control", "connection", "content-type", "set-cookie", "set-cookie",
+                                             "transfer-encoding", "x-ignite-cold-start", "x-ignite-execution-id"}))
       << head.dump();
 }
 
@@ -496,8 +493,8 @@ TEST(is_hop_by_hop, names_the_fixed_set_in_any_case) {
   for (const char* name : {"Connection", "connection", "Keep-Alive", "TE", "te", "Trailer", "Transfer-Encoding",
                            "Upgrade", "Proxy-Authorization", "proxy-authenticate", "Proxy-Connection", "PROXY-X"})
     EXPECT_TRUE(is_hop_by_hop(name)) << name;
-  for (const char* name : {"Content-Type", "Content-Length", "Trailers", "Host", "Authorization", "X-Proxy-Id", "Proxy",
-                           "Tea", ""})
+  for (const char* name :
+       {"Content-Type", "Content-Length", "Trailers", "Host", "Authorization", "X-Proxy-Id", "Proxy", "Tea", ""})
     EXPECT_FALSE(is_hop_by_hop(name)) << name;
 }
 

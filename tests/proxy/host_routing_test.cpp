@@ -65,9 +65,9 @@ TEST_F(host_routing, hyphenated_names_and_orgs_route_to_their_own_app) {
     fake_pod* pod;
     std::string app_id;
   };
-  for (const auto& c : {routed{"a-b-c-d.ignite.dodil.cloud", &ab_cd, "c-d:a-b"},
-                        routed{"a-b-c.ignite.dodil.cloud", &a_bc, "b-c:a"},
-                        routed{"a-b-c-x.ignite.dodil.cloud", &abc_x, "x:a-b-c"}}) {
+  for (const auto& c :
+       {routed{"a-b-c-d.ignite.dodil.cloud", &ab_cd, "c-d:a-b"}, routed{"a-b-c.ignite.dodil.cloud", &a_bc, "b-c:a"},
+        routed{"a-b-c-x.ignite.dodil.cloud", &abc_x, "x:a-b-c"}}) {
     const auto r = round_trip(post(c.host, "hi"));
     ASSERT_TRUE(r) << c.host;
     EXPECT_EQ(r->status, 200u) << c.host;
@@ -92,15 +92,15 @@ class check_config : public proxy_fixture {
 };
 
 TEST_F(check_config, valid_config_exits_0) {
-  const auto [e, out] = run_check(config(
-      json::array({app("acme-corp", "greeter", {pod_.endpoint()}), app("b-c", "a", {pod_.endpoint()})})));
+  const auto [e, out] = run_check(
+      config(json::array({app("acme-corp", "greeter", {pod_.endpoint()}), app("b-c", "a", {pod_.endpoint()})})));
   EXPECT_TRUE(e.succeeded()) << "code " << e.code << " signal " << e.signal << "\n" << out;
 }
 
 TEST_F(check_config, colliding_labels_are_refused_naming_the_field) {
   // "a-b" + "c" and "a" + "b-c" are both a-b-c.ignite.dodil.cloud.
-  const auto [e, out] = run_check(
-      config(json::array({app("c", "a-b", {pod_.endpoint()}), app("b-c", "a", {pod_.endpoint()})})));
+  const auto [e, out] =
+      run_check(config(json::array({app("c", "a-b", {pod_.endpoint()}), app("b-c", "a", {pod_.endpoint()})})));
   EXPECT_TRUE(e.exited_normally());
   EXPECT_EQ(e.code, 1) << out;
   EXPECT_NE(out.find("apps["), std::string::npos) << "message does not name the field:\n" << out;
@@ -113,8 +113,8 @@ TEST_F(check_config, invalid_app_name_is_refused_naming_the_field) {
 }
 
 TEST_F(check_config, invalid_limit_is_refused_naming_the_field) {
-  const auto [e, out] = run_check(
-      config(json::array({app("acme-corp", "greeter", {pod_.endpoint()})}), {{"max_body_bytes", -1}}));
+  const auto [e, out] =
+      run_check(config(json::array({app("acme-corp", "greeter", {pod_.endpoint()})}), {{"max_body_bytes", -1}}));
   EXPECT_EQ(e.code, 1) << out;
   EXPECT_NE(out.find("limits.max_body_bytes"), std::string::npos) << out;
 }

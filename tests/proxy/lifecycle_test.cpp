@@ -178,8 +178,7 @@ TEST_F(lifecycle, sigterm_finishes_in_flight_request_then_exits_0) {
   proxy().send_signal(SIGTERM);
   ASSERT_TRUE(proxy().wait_for_event("draining", k_cap));
   // Listeners close at once: new connections are refused while the request still runs.
-  EXPECT_TRUE(
-      wait_until([&] { return raw_client::probe(port()) == boost::asio::error::connection_refused; }, k_cap));
+  EXPECT_TRUE(wait_until([&] { return raw_client::probe(port()) == boost::asio::error::connection_refused; }, k_cap));
 
   hold->open();
   const auto r = client->read_response();

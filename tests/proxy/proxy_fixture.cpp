@@ -10,8 +10,7 @@ using nlohmann::json;
 
 void proxy_fixture::TearDown() {
   // The proxy's log is the first thing to read when an integration test fails.
-  if (HasFailure() && proxy_)
-    std::cerr << "---- proxy output ----\n" << proxy_->output() << "----------------------\n";
+  if (HasFailure() && proxy_) std::cerr << "---- proxy output ----\n" << proxy_->output() << "----------------------\n";
 }
 
 json proxy_fixture::app(std::string_view org, std::string_view name, std::vector<std::string> endpoints) {
@@ -47,8 +46,7 @@ std::optional<raw_response> proxy_fixture::round_trip(std::string_view raw) cons
   return client->read_response();
 }
 
-std::string post(std::string_view host, std::string_view body, std::string_view extra,
-                 std::string_view target) {
+std::string post(std::string_view host, std::string_view body, std::string_view extra, std::string_view target) {
   std::string r = "POST " + std::string(target) + " HTTP/1.1\r\n";
   r += "Host: " + std::string(host) + "\r\n";
   r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
@@ -62,8 +60,7 @@ void expect_proxy_error(const std::optional<raw_response>& r, unsigned status, s
   ASSERT_TRUE(r.has_value()) << "no response";
   EXPECT_EQ(r->status, status) << r->headers.to_string() << r->body;
   EXPECT_EQ(r->headers.get("x-ignite-error").value_or("<none>"), "proxy");
-  EXPECT_TRUE(r->headers.get("Content-Type").value_or("").starts_with("application/json"))
-      << r->headers.to_string();
+  EXPECT_TRUE(r->headers.get("Content-Type").value_or("").starts_with("application/json")) << r->headers.to_string();
   const auto id = r->headers.get("x-ignite-execution-id");
   ASSERT_TRUE(id.has_value()) << r->headers.to_string();
   EXPECT_FALSE(id->empty());
@@ -73,8 +70,7 @@ void expect_proxy_error(const std::optional<raw_response>& r, unsigned status, s
   ASSERT_TRUE(body.contains("error") && body["error"].is_object()) << r->body;
   const auto& e = body["error"];
   EXPECT_EQ(e.value("code", ""), code) << r->body;
-  EXPECT_TRUE(e.contains("message") && e["message"].is_string() && !e["message"].get<std::string>().empty())
-      << r->body;
+  EXPECT_TRUE(e.contains("message") && e["message"].is_string() && !e["message"].get<std::string>().empty()) << r->body;
   EXPECT_EQ(e.value("execution_id", ""), *id) << r->body;
 }
 

@@ -21,8 +21,7 @@ const std::string k_head =
     "\r\n";
 
 // A head with these field lines (each without its CRLF) after `request_line`.
-std::string head_of(std::initializer_list<std::string_view> fields,
-                    std::string_view request_line = "POST / HTTP/1.1") {
+std::string head_of(std::initializer_list<std::string_view> fields, std::string_view request_line = "POST / HTTP/1.1") {
   std::string out(request_line);
   out += "\r\n";
   for (auto f : fields) out.append(f).append("\r\n");
@@ -201,8 +200,7 @@ TEST(check_request_head, two_transfer_encoding_fields_are_bad_request) {
 }
 
 TEST(check_request_head, transfer_encoding_in_http10_is_bad_request) {
-  EXPECT_EQ(error_of(head_of({"Host: h", "Transfer-Encoding: chunked"}, "POST / HTTP/1.0")),
-            proxy_error::bad_request);
+  EXPECT_EQ(error_of(head_of({"Host: h", "Transfer-Encoding: chunked"}, "POST / HTTP/1.0")), proxy_error::bad_request);
 }
 
 // --- check_request_head: syntax --------------------------------------------------------

@@ -44,8 +44,7 @@ TEST_F(upstream_errors, upstream_error_is_logged_with_its_code) {
   ASSERT_TRUE(r);
   const auto id = r->headers.get("x-ignite-execution-id").value_or("");
   const auto line = proxy().wait_for_line(
-      [&](const json& j) { return j.value("event", "") == "request" && j.value("execution_id", "") == id; },
-      k_cap);
+      [&](const json& j) { return j.value("event", "") == "request" && j.value("execution_id", "") == id; }, k_cap);
   ASSERT_TRUE(line) << "no request log line for " << id;
   EXPECT_EQ(line->value("status", 0), 502);
   EXPECT_EQ(line->value("error", ""), "upstream_error");
@@ -82,9 +81,8 @@ TEST_F(upstream_errors, request_timeout_mid_body_just_closes_the_client_connecti
 }
 
 TEST_F(upstream_errors, only_endpoint_refusing_is_504_cold_start_timeout) {
-  start_proxy(
-      config(json::array({app("acme-corp", "greeter", {"127.0.0.1:" + std::to_string(refused_port())})}),
-             {{"cold_start_timeout_ms", 300}, {"upstream_connect_timeout_ms", 100}}));
+  start_proxy(config(json::array({app("acme-corp", "greeter", {"127.0.0.1:" + std::to_string(refused_port())})}),
+                     {{"cold_start_timeout_ms", 300}, {"upstream_connect_timeout_ms", 100}}));
   expect_proxy_error(round_trip(post(k_host, "hi")), 504, "cold_start_timeout");
 }
 

@@ -92,7 +92,8 @@ TEST_F(upstream_pool, concurrent_requests_spread_over_both_endpoints) {
         return ready == 2;
       },
       k_cap))
-      << "the proxy never saw both endpoints listen\n" << proxy().output();
+      << "the proxy never saw both endpoints listen\n"
+      << proxy().output();
 
   constexpr int n = 4;
   std::vector<std::unique_ptr<raw_client>> clients;

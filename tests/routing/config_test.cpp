@@ -1,11 +1,11 @@
 // Config parsing and validation (DESIGN.md "Config file" and "Hosts"): defaults, and
 // every refusal names the JSON path of the culprit.
+#include <unistd.h>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -127,11 +127,16 @@ TEST(parse_config, the_design_example_is_accepted_as_written) {
 
 TEST(parse_config, limits_are_read) {
   auto doc = minimal();
-  doc["limits"] = {{"max_header_bytes", 8192},        {"max_body_bytes", 0},
-                   {"client_header_timeout_ms", 5},   {"client_idle_timeout_ms", 6},
-                   {"upstream_connect_timeout_ms", 7}, {"request_timeout_ms", 8},
-                   {"cold_start_timeout_ms", 9},      {"max_held_requests", 0},
-                   {"max_connections", 3},            {"drain_timeout_ms", 0}};
+  doc["limits"] = {{"max_header_bytes", 8192},
+                   {"max_body_bytes", 0},
+                   {"client_header_timeout_ms", 5},
+                   {"client_idle_timeout_ms", 6},
+                   {"upstream_connect_timeout_ms", 7},
+                   {"request_timeout_ms", 8},
+                   {"cold_start_timeout_ms", 9},
+                   {"max_held_requests", 0},
+                   {"max_connections", 3},
+                   {"drain_timeout_ms", 0}};
   auto l = parse_config(doc).limits;
   EXPECT_EQ(l.max_header_bytes, 8192u);
   EXPECT_EQ(l.max_body_bytes, 0u);
@@ -269,8 +274,8 @@ TEST(parse_config, version_with_two_sources_is_named) {
   EXPECT_EQ(field_of(doc), "apps[0].versions[0]");
 
   doc = minimal();
-  doc["apps"][0]["versions"] = json::array(
-      {version(1), {{"version", 2}, {"command", {"./server"}}, {"image_ref", "ghcr.io/acme/greeter:1"}}});
+  doc["apps"][0]["versions"] =
+      json::array({version(1), {{"version", 2}, {"command", {"./server"}}, {"image_ref", "ghcr.io/acme/greeter:1"}}});
   EXPECT_EQ(field_of(doc), "apps[0].versions[1]");
 }
 
@@ -283,7 +288,8 @@ TEST(parse_config, version_without_a_source_is_named) {
 TEST(parse_config, each_single_source_is_accepted) {
   auto doc = minimal();
   doc["apps"][0]["versions"] =
-      json::array({version(1), {{"version", 2}, {"command", {"./server", "--port"}}},
+      json::array({version(1),
+                   {{"version", 2}, {"command", {"./server", "--port"}}},
                    {{"version", 3}, {"image_ref", "ghcr.io/acme/greeter:1"}, {"registry_secret_ref", "ghcr"}}});
   auto c = parse_config(doc);
   const auto& v = c.apps[0].versions;
@@ -501,8 +507,8 @@ class load_config_file_test : public ::testing::Test {
     return path_;
   }
 
-  std::filesystem::path path_ = std::filesystem::temp_directory_path() /
-                                ("ignite_config_test_" + std::to_string(::getpid()) + ".json");
+  std::filesystem::path path_ =
+      std::filesystem::temp_directory_path() / ("ignite_config_test_" + std::to_string(::getpid()) + ".json");
 };
 
 TEST_F(load_config_file_test, reads_a_valid_file) {

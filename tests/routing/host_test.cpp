@@ -98,9 +98,7 @@ TEST(label_of_host, characters_outside_letters_digits_and_hyphen_are_rejected) {
   EXPECT_EQ(label(std::string_view("greeter\0acme.ignite.dodil.cloud", 31)), "<none>");
 }
 
-TEST(label_of_host, digits_are_allowed_in_the_label) {
-  EXPECT_EQ(label("app2-org9.ignite.dodil.cloud"), "app2-org9");
-}
+TEST(label_of_host, digits_are_allowed_in_the_label) { EXPECT_EQ(label("app2-org9.ignite.dodil.cloud"), "app2-org9"); }
 
 TEST(label_of_host, label_of_63_characters_is_accepted_and_64_rejected) {
   const std::string l63 = std::string(40, 'a') + "-" + std::string(22, 'b');

@@ -18,17 +18,16 @@ using json = nlohmann::json;
 json version(unsigned n, const std::string& endpoint) { return {{"version", n}, {"endpoints", {endpoint}}}; }
 
 config two_apps() {
-  return parse_config(json{
-      {"apps",
-       json::array({
-           {{"org", "acme-corp"},
-            {"name", "greeter"},
-            {"active_version", 2},
-            {"versions", json::array({version(1, "127.0.0.1:9001"), version(2, "127.0.0.1:9002"),
-                                      version(3, "127.0.0.1:9003")})}},
-           // Hyphens on both sides: keyed by the whole label "a-b-c".
-           {{"org", "c"}, {"name", "a-b"}, {"versions", json::array({version(7, "127.0.0.1:9007")})}},
-       })}});
+  return parse_config(
+      json{{"apps", json::array({
+                        {{"org", "acme-corp"},
+                         {"name", "greeter"},
+                         {"active_version", 2},
+                         {"versions", json::array({version(1, "127.0.0.1:9001"), version(2, "127.0.0.1:9002"),
+                                                   version(3, "127.0.0.1:9003")})}},
+                        // Hyphens on both sides: keyed by the whole label "a-b-c".
+                        {{"org", "c"}, {"name", "a-b"}, {"versions", json::array({version(7, "127.0.0.1:9007")})}},
+                    })}});
 }
 
 TEST(route_table, finds_an_app_by_its_label) {

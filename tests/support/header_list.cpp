@@ -21,9 +21,7 @@ std::string to_lower(std::string_view s) {
   return out;
 }
 
-void header_list::add(std::string name, std::string value) {
-  fields_.emplace_back(std::move(name), std::move(value));
-}
+void header_list::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
 
 std::optional<std::string> header_list::get(std::string_view name) const {
   for (const auto& [n, v] : fields_)

@@ -158,8 +158,8 @@ void proxy_process::reap() {
 std::optional<std::uint16_t> proxy_process::wait_listening(std::chrono::milliseconds cap) {
   const auto line = wait_for_line(
       [](const nlohmann::json& j) {
-        return j.value("event", "") == "listening" && j.value("listener", "") == "http" &&
-               j.contains("address") && j["address"].is_string();
+        return j.value("event", "") == "listening" && j.value("listener", "") == "http" && j.contains("address") &&
+               j["address"].is_string();
       },
       cap);
   if (!line) return std::nullopt;
@@ -174,8 +174,8 @@ std::optional<std::uint16_t> proxy_process::wait_listening(std::chrono::millisec
   return port_;
 }
 
-std::optional<nlohmann::json> proxy_process::wait_for_line(const line_predicate& pred,
-                                                           std::chrono::milliseconds cap, std::size_t from) {
+std::optional<nlohmann::json> proxy_process::wait_for_line(const line_predicate& pred, std::chrono::milliseconds cap,
+                                                           std::size_t from) {
   const auto deadline = std::chrono::steady_clock::now() + cap;
   std::unique_lock lock(mutex_);
   std::size_t next = from;
@@ -185,13 +185,12 @@ std::optional<nlohmann::json> proxy_process::wait_for_line(const line_predicate&
       if (j.is_object() && pred(j)) return j;
     }
     if (output_closed_) return std::nullopt;  // the process is gone: no more lines will come
-    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && next == lines_.size())
-      return std::nullopt;
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout && next == lines_.size()) return std::nullopt;
   }
 }
 
-std::optional<nlohmann::json> proxy_process::wait_for_event(std::string_view event,
-                                                            std::chrono::milliseconds cap, std::size_t from) {
+std::optional<nlohmann::json> proxy_process::wait_for_event(std::string_view event, std::chrono::milliseconds cap,
+                                                            std::size_t from) {
   return wait_for_line([event](const nlohmann::json& j) { return j.value("event", "") == event; }, cap, from);
 }
 
@@ -229,8 +228,7 @@ void proxy_process::send_signal(int sig) {
 
 std::optional<process_exit> proxy_process::wait_exit(std::chrono::milliseconds cap) {
   std::unique_lock lock(mutex_);
-  if (!changed_.wait_for(lock, cap, [this] { return exit_.has_value() && output_closed_; }))
-    return std::nullopt;
+  if (!changed_.wait_for(lock, cap, [this] { return exit_.has_value() && output_closed_; })) return std::nullopt;
   return exit_;
 }
 

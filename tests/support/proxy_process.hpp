@@ -33,8 +33,7 @@ class proxy_process {
 
   // Writes `config` and starts `binary --config <file> <extra_args...>`. Throws if the
   // process cannot be started.
-  proxy_process(std::filesystem::path binary, const nlohmann::json& config,
-                std::vector<std::string> extra_args = {});
+  proxy_process(std::filesystem::path binary, const nlohmann::json& config, std::vector<std::string> extra_args = {});
   ~proxy_process();
   proxy_process(const proxy_process&) = delete;
   proxy_process& operator=(const proxy_process&) = delete;

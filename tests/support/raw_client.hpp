@@ -28,8 +28,7 @@ class raw_client {
   raw_client& operator=(const raw_client&) = delete;
 
   // Tries to connect once and returns the outcome (success, connection_refused, timeout, ...).
-  static boost::beast::error_code probe(std::uint16_t port,
-                                        std::chrono::milliseconds cap = std::chrono::seconds(2));
+  static boost::beast::error_code probe(std::uint16_t port, std::chrono::milliseconds cap = std::chrono::seconds(2));
 
   void set_cap(std::chrono::milliseconds cap) { cap_ = cap; }
 
