@@ -210,5 +210,31 @@ TEST_F(lifecycle, sigterm_closes_idle_keep_alive_connections_and_exits_0) {
   EXPECT_TRUE(e->succeeded()) << "code " << e->code << " signal " << e->signal;
 }
 
+// A request that never finishes cannot hold the proxy past drain_timeout_ms: it is cut
+// off and the proxy still exits 0.
+TEST_F(lifecycle, drain_is_bounded_by_drain_timeout) {
+  auto hold = std::make_shared<gate>();  // never opened: the pod never answers
+  pod_reply reply = pod_reply::text("never");
+  reply.hold = hold;
+  pod_.reply_with(reply);
+  start_proxy(greeter_config({{"drain_timeout_ms", 300}}));
+
+  auto client = connect();
+  ASSERT_FALSE(client->send(post(k_host, "stuck")));
+  ASSERT_TRUE(pod_.wait_for_requests(1, k_cap));
+
+  const auto signalled = std::chrono::steady_clock::now();
+  proxy().send_signal(SIGTERM);
+  const auto e = proxy().wait_exit(k_cap);
+  ASSERT_TRUE(e) << "the proxy did not exit after drain_timeout_ms";
+  EXPECT_TRUE(e->succeeded()) << "code " << e->code << " signal " << e->signal;
+  EXPECT_GE(std::chrono::steady_clock::now() - signalled, std::chrono::milliseconds(300))
+      << "the request in flight was given its drain time";
+  EXPECT_TRUE(proxy().wait_for_event("drain_timeout", std::chrono::milliseconds(0))) << proxy().output();
+  const auto end = client->read_until_closed();
+  EXPECT_TRUE(end.closed()) << end.ec.message();
+  hold->open();
+}
+
 }  // namespace
 }  // namespace ignite::test
