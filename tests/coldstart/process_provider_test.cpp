@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -65,6 +66,7 @@ class process_provider_test : public ::testing::Test {
             [this](const pod_output& out) {
               std::lock_guard lock(mutex_);
               output_.push_back(std::string(out.stream) + ": " + std::string(out.line));
+              output_changed_.notify_all();
             },
             300ms) {
     thread_ = std::thread([this] { ctx_.run(); });
@@ -86,11 +88,17 @@ class process_provider_test : public ::testing::Test {
     std::lock_guard lock(mutex_);
     return output_;
   }
+  bool wait_output(const std::string& line) {
+    std::unique_lock lock(mutex_);
+    return output_changed_.wait_for(lock, k_cap,
+                                    [&] { return std::find(output_.begin(), output_.end(), line) != output_.end(); });
+  }
 
   boost::asio::io_context ctx_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{ctx_.get_executor()};
   std::mutex mutex_;
   std::vector<std::string> output_;
+  std::condition_variable output_changed_;
   process_provider provider_;
   std::thread thread_;
   recorded_events events_;
@@ -128,14 +136,7 @@ TEST_F(process_provider_test, readiness_is_reported_when_the_pod_listens_on_its_
 TEST_F(process_provider_test, a_pod_ignoring_sigterm_is_killed_after_the_grace_period) {
   provider_.start(3, shell("trap '' TERM; echo started >&2; while :; do sleep 0.05; done"), events_);
   // Wait until the shell has set its trap (it says so), then stop it.
-  ASSERT_TRUE([&] {
-    for (auto until = std::chrono::steady_clock::now() + k_cap; std::chrono::steady_clock::now() < until;) {
-      for (const auto& l : output())
-        if (l == "stderr: started") return true;
-      std::this_thread::yield();
-    }
-    return false;
-  }());
+  ASSERT_TRUE(wait_output("stderr: started"));
   provider_.stop(3);
   const auto how = events_.wait_exit(3);
   ASSERT_TRUE(how) << "still running after SIGTERM and the 300 ms grace";
