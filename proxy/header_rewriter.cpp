@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 namespace ignite::proxy {
 
@@ -47,22 +48,34 @@ class connection_tokens {
   }
 
   bool names(std::string_view header) const noexcept {
-    for (std::size_t i = 0; i < count_; ++i)
+    for (std::size_t i = 0; i < count_; ++i)  // usually none
       if (iequals(tokens_[i], header)) return true;
     return false;
   }
 
  private:
-  std::array<std::string_view, 32> tokens_{};
+  std::array<std::string_view, 32> tokens_;  // only the first count_ are set
   std::size_t count_ = 0;
 };
 
 bool is_forwarded_header(std::string_view name) noexcept {
-  return iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host");
+  return name.size() >= 15 && lower(name[0]) == 'x' &&
+         (iequals(name, "x-forwarded-for") || iequals(name, "x-forwarded-proto") || iequals(name, "x-forwarded-host"));
 }
 
+// One size check and three copies per field: this runs for every header of every request.
 void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(name).append(": ").append(value).append("\r\n");
+  const auto at = out.size();
+  out.resize(at + name.size() + value.size() + 4);
+  char* p = out.data() + at;
+  std::memcpy(p, name.data(), name.size());
+  p += name.size();
+  *p++ = ':';
+  *p++ = ' ';
+  std::memcpy(p, value.data(), value.size());
+  p += value.size();
+  *p++ = '\r';
+  *p = '\n';
 }
 
 void append_number(std::string& out, std::uint64_t n) {
@@ -74,12 +87,26 @@ void append_number(std::string& out, std::uint64_t n) {
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name) noexcept {
-  return iequals(name, "connection") || iequals(name, "keep-alive") || iequals(name, "te") ||
-         iequals(name, "trailer") || iequals(name, "transfer-encoding") || iequals(name, "upgrade") ||
-         istarts_with(name, "proxy-");
+  if (name.empty()) return false;
+  switch (lower(name[0])) {  // most names are ruled out by their first letter
+    case 'c':
+      return iequals(name, "connection");
+    case 'k':
+      return iequals(name, "keep-alive");
+    case 't':
+      return iequals(name, "te") || iequals(name, "trailer") || iequals(name, "transfer-encoding");
+    case 'u':
+      return iequals(name, "upgrade");
+    case 'p':
+      return istarts_with(name, "proxy-");
+    default:
+      return false;
+  }
 }
 
-bool is_platform_header(std::string_view name) noexcept { return istarts_with(name, "x-ignite-"); }
+bool is_platform_header(std::string_view name) noexcept {
+  return name.size() >= 9 && lower(name[0]) == 'x' && istarts_with(name, "x-ignite-");
+}
 
 template <class Allocator>
 void write_upstream_head(const http::basic_fields<Allocator>& client, const forward_facts& facts, std::size_t body_size,
