@@ -29,6 +29,8 @@
 #   BENCH_BURST_REPLICAS     max_replicas of both burst apps           (default: 8)
 #   BENCH_KEEP               1: keep the scratch dir with config/log   (default: 0)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
@@ -41,48 +43,15 @@ keep=${BENCH_KEEP:-0}
 readonly domain=ignite.dodil.cloud
 readonly body='{"name":"ada"}'
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
 for knob in cold_starts burst burst_concurrency burst_replicas; do
   [[ ${!knob} =~ ^[0-9]+$ ]] || die "$knob must be a whole number, got '${!knob}'"
 done
 ((burst_concurrency > 0)) || die "BENCH_BURST_CONCURRENCY must be at least 1 (0 is the other burst)"
 ((burst_replicas > 0)) || die "BENCH_BURST_REPLICAS must be at least 1"
 
-# Polls a command until it succeeds, for at most $1 seconds: every wait here has a cap.
-wait_until() {
-  local cap=$1; shift
-  local deadline=$((SECONDS + cap))
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.05
-  done
-}
-
 # ---------------------------------------------------------------- build
 
-# The compiler's chatter is kept out of the report, and shown whole if the build fails.
-build() {
-  local log
-  log=$(mktemp /tmp/ignite-bench-build.XXXXXX)
-  if [ -x "$root/scripts/install-deps.sh" ]; then "$root/scripts/install-deps.sh"; fi
-  if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
-      { cat "$log"; rm -f "$log"; die "cmake configure failed"; }
-  fi
-  local type
-  type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")
-  case "$type" in
-    Release|RelWithDebInfo) ;;
-    *) say "warning: $build_dir is a '$type' build; numbers from it say little" ;;
-  esac
-  cmake --build "$build_dir" -j"$(nproc)" --target ignite-proxy greeter burst >"$log" 2>&1 ||
-    { cat "$log"; rm -f "$log"; die "build failed"; }
-  rm -f "$log"
-}
-
-build
+build ignite-proxy greeter burst
 proxy_bin=$build_dir/ignite-proxy
 greeter_bin=$build_dir/examples/greeter/greeter
 burst_bin=$build_dir/bench/burst
@@ -90,8 +59,7 @@ burst_bin=$build_dir/bench/burst
 # A burst costs the client one descriptor per request, the proxy two (client and pod
 # side), and a pod serving them all one each. The proxy and burst raise their own soft
 # limit to the hard one; the pods inherit the proxy's.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-(($(ulimit -n) > burst * 2 + 100)) || die "ulimit -n is $(ulimit -n): too low for a burst of $burst"
+raise_nofile $((burst * 2 + 100)) "a burst of $burst"
 
 # Every request of a burst is held at once, and each is a client connection.
 max_held=$((burst > 1000 ? burst : 1000))
@@ -100,41 +68,9 @@ max_connections=$((burst * 2 > 10000 ? burst * 2 : 10000))
 # ---------------------------------------------------------------- processes and cleanup
 
 scratch=$(mktemp -d /tmp/ignite-coldstart.XXXXXX)
-log=$scratch/proxy.log
-pids=()
-
-exited() { ! kill -0 "$1" 2>/dev/null; }
-
-# One at a time, newest first: a client before the proxy, which stops its pods itself.
-stop_all() {
-  local i pid
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    pid=${pids[i]}
-    kill -TERM "$pid" 2>/dev/null || continue
-    wait_until 10 exited "$pid" || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [ "$keep" = 1 ]; then say "scratch dir kept: $scratch"; else rm -rf "$scratch"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The first child of a process (the proxy's pods are its children), or nothing.
-child_of() {
-  local kids
-  read -ra kids < <(cat /proc/"$1"/task/*/children 2>/dev/null; echo)
-  ((${#kids[@]})) || read -ra kids < <(pgrep -P "$1"; echo)
-  echo "${kids[0]:-}"
-}
+proxy_log=$scratch/proxy.log
+pids=() # stop_all stops them newest first: a client before the proxy, which stops its pods itself
+install_cleanup
 
 # ---------------------------------------------------------------- the proxy
 
@@ -162,17 +98,7 @@ cat >"$scratch/proxy.json" <<EOF
   ]
 }
 EOF
-"$proxy_bin" --config "$scratch/proxy.json" 2>"$log" &
-proxy_pid=$!
-pids+=("$proxy_pid")
-# Its {"event":"listening","listener":"http","address":"127.0.0.1:PORT"} line has the port.
-proxy_http_port() {
-  grep '"event":"listening"' "$log" | grep '"listener":"http"' |
-    sed -n 's/.*"address":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' | head -n 1
-}
-proxy_listening() { [ -n "$(proxy_http_port)" ]; }
-wait_until 10 proxy_listening || die "ignite-proxy did not start: $(tail -n 5 "$log")"
-proxy_port=$(proxy_http_port)
+start_proxy
 
 say "ignite-proxy :$proxy_port (pid $proxy_pid, 1 worker thread), pods: $greeter_bin;" \
   "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -183,7 +109,7 @@ say "ignite-proxy :$proxy_port (pid $proxy_pid, 1 worker thread), pods: $greeter
 # Lifecycle lines are {"time":…,"event":E,"app":A,…}; request lines carry an execution id
 # between the event and the app.
 log_lines() {
-  tail -n +"$1" "$log" | grep "\"event\":\"$2\"" | { if [ -n "${3:-}" ]; then grep "\"app\":\"acme-corp:$3\""; else cat; fi; } || true
+  tail -n +"$1" "$proxy_log" | grep "\"event\":\"$2\"" | { if [ -n "${3:-}" ]; then grep "\"app\":\"acme-corp:$3\""; else cat; fi; } || true
 }
 log_count() { log_lines "$@" | wc -l; }
 # "2026-11-27T07:12:33.123Z" (the log's time) in Unix milliseconds.
@@ -267,7 +193,7 @@ all_logged() { (($(log_count "$1" request "$2") >= burst)); }
 burst_row() {
   local label=$1 app=$2 from out
   wait_until 10 no_pod || die "pods still running 10 s after going idle; cannot start a cold burst"
-  from=$(($(wc -l <"$log") + 1))
+  from=$(($(wc -l <"$proxy_log") + 1))
   out=$scratch/burst.$app.out
   # In the background and waited for, so Ctrl-C is not deferred until it ends; it exits
   # non-zero when not every request got a 200, which its line says.
@@ -315,9 +241,9 @@ fi
 
 stop_all
 say ""
-grep -q '"event":"stopped"' "$log" || say "note: the proxy did not log \"stopped\" on SIGTERM"
+check_proxy_stopped
 if (($(log_count 1 pod_exited) < $(log_count 1 pod_starting))); then
   say "note: $(log_count 1 pod_starting) pods started but only $(log_count 1 pod_exited) logged an exit"
 else
-  say "all $(log_count 1 pod_starting) pods the proxy started have exited; log: $(du -h "$log" | cut -f1)"
+  say "all $(log_count 1 pod_starting) pods the proxy started have exited; log: $(du -h "$proxy_log" | cut -f1)"
 fi

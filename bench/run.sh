@@ -24,6 +24,8 @@
 #   BENCH_NGINX_ACCESS_LOG  1: nginx logs like the proxy; 0: off    (default: 1)
 #   BENCH_KEEP              1: keep the scratch dir with configs/logs (default: 0)
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
@@ -39,19 +41,6 @@ keep=${BENCH_KEEP:-0}
 readonly app_host=bench-acme-corp.ignite.dodil.cloud
 readonly body='{"name":"ada"}'
 
-say() { printf '%s\n' "$*"; }
-die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
-
-# Polls a command until it succeeds, for at most $1 seconds: every wait here has a cap.
-wait_until() {
-  local cap=$1; shift
-  local deadline=$((SECONDS + cap))
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.05
-  done
-}
-
 # ---------------------------------------------------------------- (a) tools and build
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -66,69 +55,24 @@ install_tools() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# The compiler's chatter is kept out of the report, and shown whole if the build fails.
-build() {
-  local log
-  log=$(mktemp /tmp/ignite-bench-build.XXXXXX)
-  if [ -x "$root/scripts/install-deps.sh" ]; then "$root/scripts/install-deps.sh"; fi
-  if [ ! -f "$build_dir/CMakeCache.txt" ]; then
-    cmake -S "$root" -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$log" 2>&1 ||
-      { cat "$log"; rm -f "$log"; die "cmake configure failed"; }
-  fi
-  local type
-  type=$(sed -n 's/^CMAKE_BUILD_TYPE:STRING=//p' "$build_dir/CMakeCache.txt")
-  case "$type" in
-    Release|RelWithDebInfo) ;;
-    *) say "warning: $build_dir is a '$type' build; numbers from it say little" ;;
-  esac
-  cmake --build "$build_dir" -j"$(nproc)" --target ignite-proxy bench_backend idle_clients >"$log" 2>&1 ||
-    { cat "$log"; rm -f "$log"; die "build failed"; }
-  rm -f "$log"
-}
-
 install_tools
-build
+build ignite-proxy bench_backend idle_clients
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 proxy_bin=$build_dir/ignite-proxy
 backend_bin=$build_dir/bench/bench_backend
 idle_bin=$build_dir/bench/idle_clients
 
 # Every idle client costs a descriptor here and two in the proxy under test.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-(($(ulimit -n) > idle_connections * 2 + 100)) ||
-  die "ulimit -n is $(ulimit -n): too low for $idle_connections idle connections"
+raise_nofile $((idle_connections * 2 + 100)) "$idle_connections idle connections"
 
 # ---------------------------------------------------------------- processes and cleanup
 
 scratch=$(mktemp -d /tmp/ignite-bench.XXXXXX)
-pids=()
-
-# One at a time, newest first: clients before the proxies, the proxies before the backend,
-# so a proxy's drain is never stuck waiting on a backend that is already gone.
-stop_all() {
-  local i pid
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    pid=${pids[i]}
-    kill -TERM "$pid" 2>/dev/null || continue
-    wait_until 10 exited "$pid" || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  pids=()
-}
-
-cleanup() {
-  local status=$?
-  trap - EXIT INT TERM
-  stop_all
-  if [ "$keep" = 1 ]; then say "scratch dir kept: $scratch"; else rm -rf "$scratch"; fi
-  exit "$status"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+proxy_log=$scratch/proxy.log
+pids=() # stop_all stops them newest first: clients, then the proxy and nginx, then the backend
+install_cleanup
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-exited() { ! kill -0 "$1" 2>/dev/null; }
 
 # A port nobody listens on, for nginx (which cannot report one it picked itself).
 free_port() {
@@ -142,19 +86,11 @@ free_port() {
 
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# nginx's master forks the worker that does the work; with worker_processes 1 it is the only child.
-child_of() {
-  local kids
-  read -ra kids < <(cat /proc/"$1"/task/*/children 2>/dev/null; echo)
-  ((${#kids[@]})) || read -ra kids < <(pgrep -P "$1"; echo)
-  echo "${kids[0]:-}"
-}
-
 # ---------------------------------------------------------------- (b) backend, proxy, nginx
 
 "$backend_bin" 0 >"$scratch/backend.out" 2>&1 &
 pids+=("$!")
-wait_until 10 grep -q 'listening on' "$scratch/backend.out" || die "bench_backend did not start"
+wait_until 10 grep -qs 'listening on' "$scratch/backend.out" || die "bench_backend did not start"
 backend_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/backend.out")
 
 cat >"$scratch/proxy.json" <<EOF
@@ -169,17 +105,7 @@ cat >"$scratch/proxy.json" <<EOF
   ]
 }
 EOF
-"$proxy_bin" --config "$scratch/proxy.json" 2>"$scratch/proxy.log" &
-proxy_pid=$!
-pids+=("$proxy_pid")
-# Its {"event":"listening","listener":"http","address":"127.0.0.1:PORT"} line has the port.
-proxy_http_port() {
-  grep '"event":"listening"' "$scratch/proxy.log" | grep '"listener":"http"' |
-    sed -n 's/.*"address":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' | head -n 1
-}
-proxy_listening() { [ -n "$(proxy_http_port)" ]; }
-wait_until 10 proxy_listening || die "ignite-proxy did not start: $(tail -n 5 "$scratch/proxy.log")"
-proxy_port=$(proxy_http_port)
+start_proxy
 
 nginx_port=$(free_port)
 nginx_dir=$scratch/nginx
@@ -275,7 +201,7 @@ check_target() {
   local name=$1 port=$2 headers
   headers=$(curl -s -o /dev/null -D - -H "Host: $app_host" -H 'Content-Type: application/json' \
     --data "$body" "http://127.0.0.1:$port/") || die "$name: request failed"
-  grep -q '^HTTP/1.1 200' <<<"$headers" || die "$name: expected 200, got: $(head -n 1 <<<"$headers")"
+  grep -qs '^HTTP/1.1 200' <<<"$headers" || die "$name: expected 200, got: $(head -n 1 <<<"$headers")"
   grep -qi '^x-ignite-execution-id:' <<<"$headers" || die "$name: no x-ignite-execution-id in the answer"
 }
 check_target proxy "$proxy_port"
@@ -303,14 +229,14 @@ idle_memory() {
   idle_pid=$!
   pids+=("$idle_pid")
   exec 5>"$fifo"
-  wait_until 120 grep -q 'holding' "$out" || die "idle_clients against $name did not finish: $(cat "$out")"
+  wait_until 120 grep -qs 'holding' "$out" || die "idle_clients against $name did not finish: $(cat "$out")"
   sleep 1 # let the server finish what the last answers started (log writes, pool returns)
   idle_after[$name]=$(rss_kib "$pid")
   idle_held[$name]=$(sed -n 's/.*holding \([0-9]*\) of.*/\1/p' "$out")
   exec 5>&-
   wait "$idle_pid" || true
-  grep -q 'failed' "$out" && ! grep -q '(0 failed)' "$out" && say "$name: $(grep -A5 holding "$out")"
-  grep -q ' 0 closed by the server' "$out" || say "$name: $(tail -n 1 "$out")"
+  grep -qs 'failed' "$out" && ! grep -qs '(0 failed)' "$out" && say "$name: $(grep -A5 holding "$out")"
+  grep -qs ' 0 closed by the server' "$out" || say "$name: $(tail -n 1 "$out")"
 }
 idle_memory proxy "$proxy_port" "$proxy_pid"
 idle_memory nginx "$nginx_port" "$nginx_worker"
@@ -407,5 +333,5 @@ printf '%s\n' "${results[@]}" | awk '
 stop_all
 say ""
 say "$(tail -n 1 "$scratch/backend.out")"
-say "logs: proxy $(du -h "$scratch/proxy.log" | cut -f1), nginx access $(du -h "$nginx_dir/access.log" 2>/dev/null | cut -f1 || echo off)"
-grep -q '"event":"stopped"' "$scratch/proxy.log" || say "note: the proxy did not log \"stopped\" on SIGTERM"
+say "logs: proxy $(du -h "$proxy_log" | cut -f1), nginx access $(du -h "$nginx_dir/access.log" 2>/dev/null | cut -f1 || echo off)"
+check_proxy_stopped
