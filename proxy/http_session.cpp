@@ -125,7 +125,7 @@ http_session::~http_session() {
 void http_session::start() { wait_for_request(); }
 
 void http_session::on_drain() {
-  if (phase_ == phase::idle) {
+  if (idle_) {
     boost::system::error_code ignored;
     client_.cancel(ignored);
   }
@@ -182,11 +182,12 @@ void http_session::on_watch(unsigned generation) {
 // wait for the next request is a plain completion handler, and each wake-up spawns the
 // coroutine that serves the requests that arrived.
 void http_session::wait_for_request() {
-  phase_ = phase::idle;
+  idle_ = true;
   const auto& limits = worker_.snapshot()->limits();
   set_deadline(clock::now() + (served_any_ ? limits.client_idle_timeout : limits.client_header_timeout));
   buffer_.shrink_to_fit();
   client_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
+    self->idle_ = false;
     if (ec || self->closed_ || self->worker_.draining()) return self->close();
     net::co_spawn(self->client_.get_executor(), self->serve_requests(self), net::detached);
   });
@@ -244,7 +245,6 @@ net::awaitable<bool> http_session::serve() {
 
 net::awaitable<proxy_error> http_session::read_head(exchange& x) {
   const auto& limits = x.snapshot->limits();
-  phase_ = phase::head;
   set_deadline(x.start + limits.client_header_timeout);
   std::size_t scanned = 0;
   for (;;) {
@@ -312,7 +312,6 @@ net::awaitable<proxy_error> http_session::read_body(exchange& x) {
   // curl waits a second for this before sending a body over 1 KiB; the pod never sees
   // the Expect header, the proxy answers it once the head has passed every check.
   if (!x.facts.http10 && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
-    phase_ = phase::reply;
     set_deadline(clock::now() + k_error_write_timeout);
     static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [ec, n] = co_await net::async_write(client_, net::buffer(k_continue), k_use);
@@ -321,7 +320,6 @@ net::awaitable<proxy_error> http_session::read_body(exchange& x) {
       co_return proxy_error::none;
     }
   }
-  phase_ = phase::body;
   const auto request_deadline = x.start + limits.request_timeout;
   while (!parser.is_done()) {
     // The body must keep moving: each read gets client_header_timeout, the whole
@@ -357,7 +355,6 @@ net::awaitable<proxy_error> http_session::acquire_pod(exchange& x, coldstart::ve
     case version_pool::acquire_result::must_hold:
       break;
   }
-  phase_ = phase::hold;
   watched_hold_ = held.get();
   set_deadline(x.start + limits.cold_start_timeout);
   co_await held->wake().async_wait(k_use);
@@ -403,7 +400,6 @@ net::awaitable<proxy_error> http_session::connect_upstream(exchange& x, coldstar
                             static_cast<unsigned short>(std::stoul(g.address.substr(colon + 1))));
       if (!ec) conn->socket.open(address.protocol(), ec);
       if (!ec) {
-        phase_ = phase::connect;
         watched_upstream_ = &conn->socket;
         set_deadline(std::min(clock::now() + limits.upstream_connect_timeout, give_up));
         std::tie(ec) = co_await conn->socket.async_connect(address, k_use);
@@ -438,7 +434,6 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   auto& req = x.parser->get();
 
   // send_request
-  phase_ = phase::upstream;
   watched_upstream_ = &conn.socket;
   set_deadline(x.start + limits.request_timeout);
   std::string head;
@@ -494,7 +489,6 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   // relay_response
   auto& p = *parser;
   auto& res = p.get();
-  phase_ = phase::relay;
   client_framing framing;
   std::uint64_t length = 0;
   if (p.is_done()) {
@@ -637,7 +631,6 @@ net::awaitable<void> http_session::reply_error(exchange& x, proxy_error e, std::
   if (e == proxy_error::overloaded) head.append("Retry-After: 1\r\n");
   if (!x.keep_alive) head.append("Connection: close\r\n");
   head.append("\r\n");
-  phase_ = phase::reply;
   set_deadline(clock::now() + k_error_write_timeout);
   std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(text)};
   auto [ec, n] = co_await net::async_write(client_, out, k_use);

@@ -51,8 +51,6 @@ class http_session : public std::enable_shared_from_this<http_session> {
   friend class worker;
   struct exchange;  // one request/response, lives in serve()'s frame
 
-  enum class phase : std::uint8_t { idle, head, body, hold, connect, upstream, relay, reply };
-
   void wait_for_request();
   boost::asio::awaitable<void> serve_requests(std::shared_ptr<http_session> self);
   void close();
@@ -79,7 +77,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   held_request* watched_hold_ = nullptr;
   unsigned watch_generation_ = 0;
   std::size_t registry_index_ = 0;  // in worker::sessions_
-  phase phase_ = phase::idle;
+  bool idle_ = false;               // parked between requests (wait_for_request)
   bool watch_armed_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
