@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -20,6 +21,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
+#include "proxy/exact_allocator.hpp"
 #include "proxy/header_rewriter.hpp"
 #include "proxy/held_request.hpp"
 #include "proxy/request_head_check.hpp"
@@ -153,9 +155,11 @@ void http_session::set_deadline(clock::time_point deadline) {
 }
 
 void http_session::watch() {
-  timer_.async_wait([self = shared_from_this(), generation = ++watch_generation_](boost::system::error_code ec) {
-    if (!ec) self->on_watch(generation);
-  });
+  timer_.async_wait(
+      net::bind_allocator(exact_allocator<void>(),
+                          [self = shared_from_this(), generation = ++watch_generation_](boost::system::error_code ec) {
+                            if (!ec) self->on_watch(generation);
+                          }));
 }
 
 void http_session::on_watch(unsigned generation) {
@@ -186,11 +190,13 @@ void http_session::wait_for_request() {
   const auto& limits = worker_.snapshot()->limits();
   set_deadline(clock::now() + (served_any_ ? limits.client_idle_timeout : limits.client_header_timeout));
   buffer_.shrink_to_fit();
-  client_.async_wait(tcp::socket::wait_read, [self = shared_from_this()](boost::system::error_code ec) {
-    self->idle_ = false;
-    if (ec || self->closed_ || self->worker_.draining()) return self->close();
-    net::co_spawn(self->client_.get_executor(), self->serve_requests(self), net::detached);
-  });
+  client_.async_wait(
+      tcp::socket::wait_read,
+      net::bind_allocator(exact_allocator<void>(), [self = shared_from_this()](boost::system::error_code ec) {
+        self->idle_ = false;
+        if (ec || self->closed_ || self->worker_.draining()) return self->close();
+        net::co_spawn(self->client_.get_executor(), self->serve_requests(self), net::detached);
+      }));
 }
 
 net::awaitable<void> http_session::serve_requests(std::shared_ptr<http_session> self) {
