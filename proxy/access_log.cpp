@@ -8,11 +8,12 @@
 #include <ctime>
 #include <mutex>
 
-#include <boost/asio/post.hpp>
-
 namespace ignite::proxy {
 
 namespace {
+
+constexpr std::size_t k_flush_bytes = 64 * 1024;
+constexpr auto k_flush_interval = std::chrono::milliseconds(50);
 
 // Whole lines from different threads must not interleave on the same stderr.
 std::mutex& stderr_mutex() {
@@ -107,11 +108,16 @@ void access_log::request(const request_record& r) {
   buffer_.append(r.cold_start ? ",\"cold_start\":true" : ",\"cold_start\":false");
   if (r.error != proxy_error::none) buffer_.append(",\"error\":\"").append(row_of(r.error).code).append("\"");
   buffer_.append("}\n");
-  // The first line of a turn schedules the write; later lines of the same turn ride along.
-  if (was_empty)
-    boost::asio::post(ctx_, [this] { flush(); });
-  else if (buffer_.size() > 64 * 1024)
+  if (buffer_.size() >= k_flush_bytes) {
+    flush_timer_.cancel();
     flush();
+  } else if (was_empty) {
+    // The first line after a write bounds how long lines may wait: one timer per batch.
+    flush_timer_.expires_after(k_flush_interval);
+    flush_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) flush();
+    });
+  }
 }
 
 void access_log::flush() {
