@@ -183,16 +183,16 @@ version_pool::acquire_result version_pool::try_acquire(grant& out) {
   return acquire_result::must_hold;
 }
 
-version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w, grant& out, std::string& message) {
+version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w, grant& out, refusal& refused) {
   effects fx;
   {
     std::lock_guard lock(mutex_);
     if (!provider_) {
-      message = "this version's source cannot be run by this proxy";
+      refused = {failure::no_source, "this version's source cannot be run by this proxy"};
       return acquire_result::rejected;
     }
     if (stopped_) {
-      message = "the proxy is shutting down";
+      refused = {failure::pod_start_failed, "the proxy is shutting down"};
       return acquire_result::rejected;
     }
     if (auto* p = pick(); p && waiting_.empty()) {
@@ -201,7 +201,8 @@ version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w
     }
     if (waiting_.size() >= settings_.max_held_requests) {
       ++stats_.overloaded;
-      message = "hold queue full: " + std::to_string(waiting_.size()) + " requests already wait for a pod";
+      refused = {failure::overloaded,
+                 "hold queue full: " + std::to_string(waiting_.size()) + " requests already wait for a pod"};
       return acquire_result::rejected;
     }
     ++stats_.held;

@@ -46,6 +46,12 @@ struct grant {
 
 enum class failure { overloaded, pod_start_failed, no_source };
 
+// Why hold() refused a request at once.
+struct refusal {
+  failure why = failure::overloaded;
+  std::string message;
+};
+
 // A held request. Exactly one of granted/failed is called, once, from any thread,
 // unless cancel() removed it first.
 class waiter {
@@ -94,9 +100,9 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   acquire_result try_acquire(grant& out);
 
   // Holds `w` in FIFO order, starting pods as demand needs. Re-checks for a free slot
-  // first (granted, out filled, `w` never called). rejected: the queue is full
-  // (`message` says so) or the version cannot run at all.
-  acquire_result hold(const std::shared_ptr<waiter>& w, grant& out, std::string& message);
+  // first (granted, out filled, `w` never called). rejected: the queue is full, the
+  // version cannot run at all, or the proxy is stopping; `refused` says which.
+  acquire_result hold(const std::shared_ptr<waiter>& w, grant& out, refusal& refused);
 
   // A held request gave up (timeout, client gone). True if it was still queued and so
   // will never be called back; false if its callback is already on its way.

@@ -353,11 +353,13 @@ net::awaitable<proxy_error> http_session::acquire_pod(exchange& x, coldstart::ve
   const auto& limits = x.snapshot->limits();
   if (pool.try_acquire(g) == version_pool::acquire_result::granted) co_return proxy_error::none;
   auto held = std::make_shared<held_request>(client_.get_executor());
-  switch (pool.hold(held, g, x.message)) {
+  coldstart::refusal refused;
+  switch (pool.hold(held, g, refused)) {
     case version_pool::acquire_result::granted:
       co_return proxy_error::none;
     case version_pool::acquire_result::rejected:
-      co_return x.message.starts_with("hold queue full") ? proxy_error::overloaded : proxy_error::pod_start_failed;
+      x.message = std::move(refused.message);
+      co_return refused.why == coldstart::failure::overloaded ? proxy_error::overloaded : proxy_error::pod_start_failed;
     case version_pool::acquire_result::must_hold:
       break;
   }

@@ -34,8 +34,8 @@ class version_pool_scaling_test : public ::testing::Test {
   std::shared_ptr<recording_waiter> hold(version_pool& pool) {
     auto w = std::make_shared<recording_waiter>();
     grant g;
-    std::string message;
-    EXPECT_EQ(pool.hold(w, g, message), version_pool::acquire_result::must_hold) << message;
+    refusal refused;
+    EXPECT_EQ(pool.hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.message;
     return w;
   }
 
@@ -127,9 +127,10 @@ TEST_F(version_pool_scaling_test, a_full_hold_queue_rejects_and_counts) {
   for (int i = 0; i < 3; ++i) hold(*pool);
   auto w = std::make_shared<recording_waiter>();
   grant g;
-  std::string message;
-  EXPECT_EQ(pool->hold(w, g, message), version_pool::acquire_result::rejected);
-  EXPECT_NE(message.find("hold queue full"), std::string::npos) << message;
+  refusal refused;
+  EXPECT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::rejected);
+  EXPECT_EQ(refused.why, failure::overloaded);
+  EXPECT_NE(refused.message.find("hold queue full"), std::string::npos) << refused.message;
   EXPECT_EQ(w->calls, 0);
   EXPECT_EQ(pool->stats().overloaded, 1u);
   EXPECT_EQ(pool->stats().waiting, 3u);
@@ -385,9 +386,10 @@ TEST_F(version_pool_scaling_test, a_version_without_a_provider_is_refused_at_onc
   auto pool = std::make_shared<version_pool>(pool_settings{}, spec, std::vector<std::string>{}, nullptr, clock_);
   auto w = std::make_shared<recording_waiter>();
   grant g;
-  std::string message;
-  EXPECT_EQ(pool->hold(w, g, message), version_pool::acquire_result::rejected);
-  EXPECT_FALSE(message.empty());
+  refusal refused;
+  EXPECT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::rejected);
+  EXPECT_EQ(refused.why, failure::no_source);
+  EXPECT_FALSE(refused.message.empty());
 }
 
 }  // namespace
@@ -420,8 +422,8 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
 
   auto w = std::make_shared<recording_waiter>();
   grant g;
-  std::string message;
-  ASSERT_EQ(pool->hold(w, g, message), version_pool::acquire_result::must_hold) << message;
+  refusal refused;
+  ASSERT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.message;
   ASSERT_EQ(provider_.started().size(), 2u);
   pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 9001);
   ASSERT_TRUE(w->got);

@@ -182,8 +182,8 @@ TEST_F(pool_test, must_hold_when_every_pod_is_unreachable) {
 
   // A held request gets the first pod that listens again; static pods are never "cold".
   auto w = std::make_shared<recording_waiter>();
-  std::string message;
-  EXPECT_EQ(pool->hold(w, g, message), version_pool::acquire_result::must_hold);
+  refusal refused;
+  EXPECT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::must_hold);
   EXPECT_EQ(w->calls, 0);
   pool->on_ready(b.pod, "127.0.0.1", 9002);
   EXPECT_EQ(w->calls, 1);
@@ -314,9 +314,9 @@ TEST_F(registry_test, image_version_without_image_provider_is_refused_when_held)
   auto pools = generation({{image, {}}});
   auto w = std::make_shared<recording_waiter>();
   grant g;
-  std::string message;
-  EXPECT_EQ(pools[0]->hold(w, g, message), version_pool::acquire_result::rejected);
-  EXPECT_FALSE(message.empty());
+  refusal refused;
+  EXPECT_EQ(pools[0]->hold(w, g, refused), version_pool::acquire_result::rejected);
+  EXPECT_FALSE(refused.message.empty());
 }
 
 }  // namespace
