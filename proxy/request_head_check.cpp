@@ -21,6 +21,12 @@ std::string_view trim(std::string_view s) noexcept {
   return s;
 }
 
+// tchar (RFC 9110 5.6.2): the characters a field name may have.
+bool is_token_char(char c) noexcept {
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+  return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+}
+
 head_facts fail(proxy_error e, std::string_view why) noexcept {
   head_facts f;
   f.error = e;
@@ -44,12 +50,43 @@ std::size_t find_head_end(std::string_view data, std::size_t& scanned) noexcept 
   return 0;
 }
 
+field_line check_field_line(std::string_view line) noexcept {
+  field_line f;
+  auto refuse = [&f](proxy_error e, std::string_view why) {
+    f.error = e;
+    f.why = why;
+    return f;
+  };
+  if (line.empty()) return refuse(proxy_error::bad_request, "malformed header field");
+  if (line.front() == ' ' || line.front() == '\t')
+    return refuse(proxy_error::bad_request, "obsolete line folding is not accepted");
+  auto colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0) return refuse(proxy_error::bad_request, "malformed header field");
+  auto name = line.substr(0, colon);
+  for (char c : name) {
+    if (is_token_char(c)) continue;
+    if (c == ' ' || c == '\t') return refuse(proxy_error::bad_request, "whitespace before ':' in a header field");
+    return refuse(proxy_error::bad_request, "invalid character in a header field name");
+  }
+  auto value = trim(line.substr(colon + 1));
+  for (char c : value) {
+    auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && c != '\t') || u == 0x7f)
+      return refuse(proxy_error::bad_request, "control character in a header field value");
+  }
+  if (name.size() > k_max_field_part_bytes || value.size() > k_max_field_part_bytes)
+    return refuse(proxy_error::headers_too_large, "a header field is longer than 65533 bytes");
+  f.name = name;
+  f.value = value;
+  return f;
+}
+
 head_facts check_request_head(std::string_view head) noexcept {
   head_facts facts;
-  unsigned fields = 0;
   unsigned content_lengths = 0;
   unsigned transfer_encodings = 0;
   bool first = true;
+  if (head.find('\0') != std::string_view::npos) return fail(proxy_error::bad_request, "NUL byte in request head");
   while (!head.empty()) {
     auto nl = head.find('\n');
     if (nl == std::string_view::npos) return fail(proxy_error::bad_request, "request head does not end in CRLF");
@@ -63,15 +100,12 @@ head_facts check_request_head(std::string_view head) noexcept {
       continue;
     }
     if (line.empty()) break;  // the blank line: end of head
-    if (line.front() == ' ' || line.front() == '\t')
-      return fail(proxy_error::bad_request, "obsolete line folding is not accepted");
-    if (++fields > k_max_header_fields) return fail(proxy_error::headers_too_large, "more than 100 header fields");
-    auto colon = line.find(':');
-    if (colon == std::string_view::npos || colon == 0) return fail(proxy_error::bad_request, "malformed header field");
-    auto name = line.substr(0, colon);
-    if (name.back() == ' ' || name.back() == '\t')
-      return fail(proxy_error::bad_request, "whitespace before ':' in a header field");
-    auto value = trim(line.substr(colon + 1));
+    if (++facts.fields > k_max_header_fields)
+      return fail(proxy_error::headers_too_large, "more than 100 header fields");
+    auto field = check_field_line(line);
+    if (field.error != proxy_error::none) return fail(field.error, field.why);
+    auto name = field.name;
+    auto value = field.value;
     if (iequals(name, "content-length")) {
       if (++content_lengths > 1) return fail(proxy_error::bad_request, "more than one Content-Length");
       if (value.empty()) return fail(proxy_error::bad_request, "invalid Content-Length");

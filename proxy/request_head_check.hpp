@@ -13,11 +13,27 @@
 namespace ignite::proxy {
 
 inline constexpr std::size_t k_max_header_fields = 100;
+// Beast's field container throws on a name or value over this (65535 - 2); the proxy
+// refuses such a field before Beast sees it.
+inline constexpr std::size_t k_max_field_part_bytes = 65533;
 
 // Where the head ends in `data`: the offset just past the blank line, 0 if it has not
 // arrived yet. `scanned` is how far a previous call got (so a slow client costs linear
 // work); it is updated.
 std::size_t find_head_end(std::string_view data, std::size_t& scanned) noexcept;
+
+// One field line (without its CRLF) split into name and value, or why it is refused.
+struct field_line {
+  proxy_error error = proxy_error::none;
+  std::string_view why;  // static text
+  std::string_view name;
+  std::string_view value;  // without surrounding whitespace
+};
+
+// The rules every field line follows, in a head and in a trailer section: no obs-fold,
+// a token name directly followed by ':', no NUL or other control bytes but HTAB in the
+// value, and name and value each at most k_max_field_part_bytes (else 431).
+field_line check_field_line(std::string_view line) noexcept;
 
 struct head_facts {
   proxy_error error = proxy_error::none;
@@ -26,6 +42,7 @@ struct head_facts {
   bool chunked = false;
   bool http10 = false;
   unsigned host_count = 0;
+  unsigned fields = 0;
 };
 
 // Checks a complete head (request line, fields, blank line) for framing and size rules.

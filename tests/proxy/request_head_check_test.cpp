@@ -277,3 +277,59 @@ TEST(check_request_head, one_hundred_and_one_fields_are_headers_too_large) {
 
 }  // namespace
 }  // namespace ignite::proxy
+
+namespace ignite::proxy {
+namespace {
+
+// --- check_field_line: the rules heads and trailers share ---------------------------------
+
+TEST(check_field_line, splits_name_and_trimmed_value) {
+  auto f = check_field_line("X-Name: \t value with spaces \t");
+  EXPECT_EQ(f.error, proxy_error::none);
+  EXPECT_EQ(f.name, "X-Name");
+  EXPECT_EQ(f.value, "value with spaces");
+}
+
+TEST(check_field_line, name_and_value_of_65533_bytes_pass_and_65534_are_too_large) {
+  EXPECT_EQ(check_field_line("X: " + std::string(65533, 'a')).error, proxy_error::none);
+  EXPECT_EQ(check_field_line(std::string(65533, 'n') + ": v").error, proxy_error::none);
+  EXPECT_EQ(check_field_line("X: " + std::string(65534, 'a')).error, proxy_error::headers_too_large);
+  EXPECT_EQ(check_field_line(std::string(65534, 'n') + ": v").error, proxy_error::headers_too_large);
+}
+
+TEST(check_field_line, control_bytes_in_the_value_are_bad_request) {
+  using namespace std::string_literals;
+  for (auto line : {"X: a\0b"s,
+                    "X: a\x01"
+                    "b"s,
+                    "X: a\x7f"s, "X: a\x1b[31m"s}) {
+    SCOPED_TRACE(line);
+    EXPECT_EQ(check_field_line(line).error, proxy_error::bad_request);
+  }
+  EXPECT_EQ(check_field_line("X: tab\tinside").error, proxy_error::none);
+  EXPECT_EQ(check_field_line("X: caf\xc3\xa9").error, proxy_error::none) << "obs-text is allowed";
+}
+
+TEST(check_field_line, names_are_tokens) {
+  for (std::string_view line : {"X(A): v", "X/A: v", "X\"A: v", "X@A: v", "X A: v", "\x80X: v"}) {
+    SCOPED_TRACE(line);
+    EXPECT_EQ(check_field_line(line).error, proxy_error::bad_request);
+  }
+  EXPECT_EQ(check_field_line("X!#$%&'*+-.^_`|~9: v").error, proxy_error::none);
+}
+
+TEST(check_request_head, a_field_of_65534_bytes_is_headers_too_large) {
+  EXPECT_EQ(error_of(head_of({"Host: h", "X: " + std::string(65534, 'a')})), proxy_error::headers_too_large);
+  EXPECT_EQ(error_of(head_of({"Host: h", "X: " + std::string(65533, 'a')})), proxy_error::none);
+}
+
+TEST(check_request_head, a_nul_anywhere_is_bad_request) {
+  using namespace std::string_literals;
+  EXPECT_EQ(error_of("POST /\0 HTTP/1.1\r\nHost: h\r\n\r\n"s), proxy_error::bad_request);
+  EXPECT_EQ(error_of(head_of({"Host: h\0"s})), proxy_error::bad_request);
+}
+
+TEST(check_request_head, counts_fields) { EXPECT_EQ(check_request_head(k_head).fields, 3u); }
+
+}  // namespace
+}  // namespace ignite::proxy
