@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <memory_resource>
 #include <optional>
+#include <span>
 #include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
@@ -14,13 +16,13 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/string.hpp>
-#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <nlohmann/json.hpp>
 
+#include "proxy/chunked_decoder.hpp"
 #include "proxy/exact_allocator.hpp"
 #include "proxy/header_rewriter.hpp"
 #include "proxy/held_request.hpp"
@@ -43,7 +45,13 @@ namespace {
 
 constexpr auto k_use = net::as_tuple(net::use_awaitable);
 constexpr std::size_t k_head_read_size = 4096;
-constexpr std::uint32_t k_max_response_head_bytes = 64 * 1024;
+constexpr std::size_t k_body_read_size = 16384;
+// A body is reserved up to this at once and grows as bytes arrive: a Content-Length
+// alone must not make the proxy allocate megabytes for a client that sends nothing.
+constexpr std::uint64_t k_body_reserve = 64 * 1024;
+// A chunk-size line with its extensions; nginx and Envoy bound it to a few KiB too.
+constexpr std::size_t k_max_chunk_line = 4096;
+constexpr std::size_t k_max_response_head_bytes = 64 * 1024;
 // How long a client gets to take an error answer before the connection is dropped.
 constexpr auto k_error_write_timeout = 5s;
 
@@ -56,12 +64,6 @@ std::uint64_t unix_ms_now() {
 std::string_view view(const beast::flat_buffer& b) {
   auto d = b.data();
   return {static_cast<const char*>(d.data()), d.size()};
-}
-
-// Errors that mean the peer went away, not that it misbehaved: closed quietly.
-bool is_disconnect(const boost::system::error_code& ec) {
-  return ec == net::error::eof || ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message;
 }
 
 // The request framing errors that leave the connection unusable: answered, then closed.
@@ -84,8 +86,12 @@ struct http_session::exchange {
   routing::ulid id;
   std::size_t head_size = 0;
   head_facts facts;
-  std::optional<http::request_parser<http::string_body, arena_allocator>> parser;
-  std::optional<http::response_parser<http::buffer_body, arena_allocator>> response;
+  std::optional<http::request_parser<http::empty_body, arena_allocator>> parser;
+  std::optional<http::response_parser<http::empty_body, arena_allocator>> response;
+  std::string body;  // the request body, de-chunked
+  bool body_done = false;
+  bool upstream_phase = false;    // the request has started on its way to a pod
+  bool response_started = false;  // bytes of the answer went to the client
   routing::request_target target;
   std::string_view host;
   const routing::app_route* app = nullptr;
@@ -234,15 +240,49 @@ net::awaitable<bool> http_session::serve() {
   x.id = worker_.ids().next(unix_ms_now());
   worker_stats::bump(worker_.stats().requests);
 
-  proxy_error e = co_await read_head(x);
-  if (x.abandoned) co_return false;
-  if (e == proxy_error::none) e = co_await read_body(x);
+  proxy_error e = proxy_error::none;
+  // The last line of defence: nothing a client or a pod sends may end the process. The
+  // phases are written not to throw (the parsers only see bounded, pre-checked bytes);
+  // should something throw anyway, only this request fails, with an answer if none has
+  // started, and the connection closes.
+  const char* fault = nullptr;
+  std::string fault_what;
+  try {
+    e = co_await read_head(x);
+    if (x.abandoned) co_return false;
+    if (e == proxy_error::none) e = co_await read_body(x);
+    if (e == proxy_error::none && !x.abandoned) e = co_await forward(x);
+  } catch (const std::length_error& ex) {
+    fault = "length_error";
+    fault_what = ex.what();
+  } catch (const std::exception& ex) {
+    fault = "exception";
+    fault_what = ex.what();
+  } catch (...) {
+    fault = "unknown";
+  }
+  if (fault) {
+    worker_stats::bump(worker_.stats().faults);
+    std::string fields = "\"execution_id\":\"" + std::string(x.id.view()) + "\",\"fault\":\"" + fault +
+                         "\",\"upstream\":" + (x.upstream_phase ? "true" : "false") + ",\"what\":\"";
+    access_log::append_escaped(fields, fault_what);
+    access_log::event("session_fault", fields + "\"");
+    watched_upstream_ = nullptr;
+    watched_hold_ = nullptr;
+    x.upstream.reset();
+    x.keep_alive = false;
+    if (x.response_started)
+      x.abandoned = true;
+    else if (x.upstream_phase)
+      e = proxy_error::upstream_error;
+    else
+      e = std::string_view(fault) == "length_error" ? proxy_error::headers_too_large : proxy_error::bad_request;
+  }
   if (x.abandoned) {
-    finish(x);
+    if (x.app) finish(x);  // a request that got as far as routing is logged
     co_return false;
   }
-  if (e == proxy_error::none) e = co_await forward(x);
-  if (e != proxy_error::none && !x.abandoned) co_await reply_error(x, e, {});
+  if (e != proxy_error::none) co_await reply_error(x, e, {});
   finish(x);
   co_return x.keep_alive && !x.abandoned;
 }
@@ -307,17 +347,16 @@ net::awaitable<proxy_error> http_session::read_head(exchange& x) {
   if (target->path != "/") co_return proxy_error::path_not_found;
   if (parser.content_length() && *parser.content_length() > limits.max_body_bytes)
     co_return proxy_error::payload_too_large;
-  parser.body_limit(limits.max_body_bytes);  // for chunked bodies, checked as they grow
+  x.body_done = !x.facts.chunked && parser.content_length().value_or(0) == 0;
   co_return proxy_error::none;
 }
 
 net::awaitable<proxy_error> http_session::read_body(exchange& x) {
-  auto& parser = *x.parser;
-  if (parser.is_done()) co_return proxy_error::none;
+  if (x.body_done) co_return proxy_error::none;
   const auto& limits = x.snapshot->limits();
   // curl waits a second for this before sending a body over 1 KiB; the pod never sees
   // the Expect header, the proxy answers it once the head has passed every check.
-  if (!x.facts.http10 && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+  if (!x.facts.http10 && beast::iequals(x.parser->get()[http::field::expect], "100-continue")) {
     set_deadline(clock::now() + k_error_write_timeout);
     static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [ec, n] = co_await net::async_write(client_, net::buffer(k_continue), k_use);
@@ -326,22 +365,67 @@ net::awaitable<proxy_error> http_session::read_body(exchange& x) {
       co_return proxy_error::none;
     }
   }
+  // The body limit counts what the client sends, chunk framing included; trailers
+  // count against the head's limits instead, and are then dropped.
+  std::optional<chunked_decoder> chunks;
+  std::uint64_t length = 0;
+  if (x.facts.chunked) {
+    chunks.emplace(chunked_decoder::limits{
+        .max_chunk_line = k_max_chunk_line,
+        .max_trailer_bytes = limits.max_header_bytes > x.head_size ? limits.max_header_bytes - x.head_size : 0,
+        .max_trailer_fields = k_max_header_fields - std::min<std::size_t>(k_max_header_fields, x.facts.fields)});
+  } else {
+    length = *x.parser->content_length();
+    x.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, k_body_reserve)));
+  }
   const auto request_deadline = x.start + limits.request_timeout;
-  while (!parser.is_done()) {
+  for (;;) {
+    // Take what is buffered.
+    if (chunks) {
+      for (;;) {
+        std::size_t used = 0;
+        std::string_view data;
+        auto status = chunks->next(view(buffer_), used, data);
+        buffer_.consume(used);
+        if (chunks->wire_bytes() > limits.max_body_bytes) co_return proxy_error::payload_too_large;
+        if (status == chunked_decoder::status::data) {
+          x.body.append(data);
+          continue;
+        }
+        if (status == chunked_decoder::status::done) {
+          x.body_done = true;
+          co_return proxy_error::none;
+        }
+        if (status == chunked_decoder::status::trailer_too_large) co_return proxy_error::headers_too_large;
+        if (chunked_decoder::is_error(status)) {
+          x.message = status == chunked_decoder::status::chunk_line_too_long ? "chunk-size line is too long"
+                      : status == chunked_decoder::status::bad_trailer       ? "malformed trailer field"
+                                                                             : "malformed chunked body";
+          co_return proxy_error::bad_request;
+        }
+        break;  // need_more
+      }
+    } else {
+      auto n = static_cast<std::size_t>(std::min<std::uint64_t>(length - x.body.size(), buffer_.size()));
+      x.body.append(static_cast<const char*>(buffer_.data().data()), n);
+      buffer_.consume(n);
+      if (x.body.size() == length) {
+        x.body_done = true;
+        co_return proxy_error::none;
+      }
+    }
     // The body must keep moving: each read gets client_header_timeout, the whole
     // request at most request_timeout.
     set_deadline(std::min(clock::now() + limits.client_header_timeout, request_deadline));
-    auto [ec, n] = co_await http::async_read_some(client_, buffer_, parser, k_use);
-    if (!ec) continue;
-    if (ec == http::error::body_limit) co_return proxy_error::payload_too_large;
-    if (timed_out_) co_return proxy_error::request_timeout;
-    if (is_disconnect(ec) || ec == net::error::operation_aborted) {
-      x.abandoned = true;
-      co_return proxy_error::none;
+    auto [ec, n] = co_await client_.async_read_some(buffer_.prepare(k_body_read_size), k_use);
+    if (!ec) {
+      buffer_.commit(n);
+      continue;
     }
-    co_return proxy_error::bad_request;
+    if (timed_out_) co_return proxy_error::request_timeout;
+    x.abandoned = true;  // the client went away mid-body
+    co_return proxy_error::none;
   }
-  co_return proxy_error::none;
 }
 
 // ---- upstream -----------------------------------------------------------------------
@@ -437,6 +521,7 @@ net::awaitable<proxy_error> http_session::connect_upstream(exchange& x, coldstar
 net::awaitable<proxy_error> http_session::forward(exchange& x) {
   const auto& limits = x.snapshot->limits();
   const auto& pool = x.snapshot->pool(*x.version);
+  x.upstream_phase = true;
   if (auto e = co_await connect_upstream(x, *pool); e != proxy_error::none) co_return e;
   auto& conn = *x.upstream;
   auto& req = x.parser->get();
@@ -462,9 +547,9 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   facts.client_ip = client_ip_;
   facts.proto = "http";
   facts.query = x.target.query;
-  write_upstream_head(req, facts, req.body().size(), head);
+  write_upstream_head(req, facts, x.body.size(), head);
   {
-    std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(req.body())};
+    std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(x.body)};
     auto [ec, n] = co_await net::async_write(conn.socket, out, k_use);
     if (ec) {
       watched_upstream_ = nullptr;
@@ -474,37 +559,82 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   }
 
   // read_response_head: interim 1xx answers are skipped, the first final one is relayed.
-  auto& parser = x.response;
   for (;;) {
-    auto& p = parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
-    p.header_limit(k_max_response_head_bytes);
-    p.body_limit(boost::none);  // streamed through, never held whole
-    auto [ec, n] = co_await http::async_read_header(conn.socket, conn.buffer, p, k_use);
-    if (ec) {
+    auto e = co_await read_response_head(x);
+    if (e != proxy_error::none) {
       watched_upstream_ = nullptr;
       x.upstream.reset();
-      co_return timed_out_ ? proxy_error::upstream_timeout : proxy_error::upstream_error;
+      co_return e;
     }
-    auto status = p.get().result_int();
+    auto status = x.response->get().result_int();
     if (status == 101) {
       watched_upstream_ = nullptr;
       x.upstream.reset();
+      x.message = "the pod switched protocols";
       co_return proxy_error::upstream_error;
     }
     if (status >= 200) break;
   }
+  co_return co_await relay_response(x, head);
+}
 
-  // relay_response
-  auto& p = *parser;
+// The pod's head, bounded by k_max_response_head_bytes, read as raw bytes and then
+// handed to Beast's parser whole: Beast never reads from the pod itself, so nothing a
+// pod sends reaches a code path that could throw.
+net::awaitable<proxy_error> http_session::read_response_head(exchange& x) {
+  auto& conn = *x.upstream;
+  std::size_t scanned = 0;
+  std::size_t head_size = 0;
+  for (;;) {
+    if ((head_size = find_head_end(view(conn.buffer), scanned))) break;
+    if (conn.buffer.size() >= k_max_response_head_bytes) {
+      x.message = "the pod's response head is larger than 64 KiB";
+      co_return proxy_error::upstream_error;
+    }
+    auto want = std::min(k_head_read_size, k_max_response_head_bytes - conn.buffer.size());
+    auto [ec, n] = co_await conn.socket.async_read_some(conn.buffer.prepare(want), k_use);
+    if (ec) co_return timed_out_ ? proxy_error::upstream_timeout : proxy_error::upstream_error;
+    conn.buffer.commit(n);
+  }
+  if (head_size > k_max_response_head_bytes) {
+    x.message = "the pod's response head is larger than 64 KiB";
+    co_return proxy_error::upstream_error;
+  }
+  auto& p = x.response.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
+  p.eager(false);
+  p.header_limit(static_cast<std::uint32_t>(k_max_response_head_bytes));
+  boost::system::error_code ec;
+  auto used = p.put(net::buffer(conn.buffer.data().data(), head_size), ec);
+  if (ec || !p.is_header_done()) {
+    x.message = "the pod sent an invalid response head";
+    co_return proxy_error::upstream_error;
+  }
+  conn.buffer.consume(used);
+  co_return proxy_error::none;
+}
+
+// Relays the pod's body as it arrives through the relay buffer, de-chunking a chunked
+// answer with the same bounds as requests and re-framing it for the client. Data goes
+// from the relay buffer to the client without another copy.
+net::awaitable<proxy_error> http_session::relay_response(exchange& x, std::string& head) {
+  auto& conn = *x.upstream;
+  auto& p = *x.response;
   auto& res = p.get();
+  enum class pod_framing { none, length, chunked, until_close } from;
   client_framing framing;
   std::uint64_t length = 0;
   if (p.is_done()) {
+    from = pod_framing::none;
     framing = p.content_length() ? client_framing::content_length : client_framing::none;
+  } else if (p.chunked()) {
+    from = pod_framing::chunked;
+    framing = x.facts.http10 ? client_framing::close_delimited : client_framing::chunked;
   } else if (p.content_length()) {
+    from = pod_framing::length;
     framing = client_framing::content_length;
     length = *p.content_length();
   } else {
+    from = pod_framing::until_close;
     framing = x.facts.http10 ? client_framing::close_delimited : client_framing::chunked;
   }
   if (framing == client_framing::close_delimited || worker_.draining()) x.keep_alive = false;
@@ -512,63 +642,139 @@ net::awaitable<proxy_error> http_session::forward(exchange& x) {
   head.clear();
   write_client_head(x.status, res.reason(), res, framing, length, x.keep_alive, x.id.view(), x.cold_start, head);
 
+  // The body bytes that came with the head move to the front of the relay buffer.
   auto relay = worker_.upstream().borrow_relay_buffer();
+  char* const buf = relay.get();
+  constexpr std::size_t cap = upstream_limits::k_relay_buffer_bytes;
+  std::size_t begin = 0;
+  static_assert(k_head_read_size <= upstream_limits::k_relay_buffer_bytes,
+                "what one head read brings beyond the head fits the relay buffer");
+  std::size_t end = conn.buffer.size();
+  std::memcpy(buf, conn.buffer.data().data(), end);
+  conn.buffer.consume(end);
+
+  std::optional<chunked_decoder> chunks;
+  if (from == pod_framing::chunked)
+    chunks.emplace(chunked_decoder::limits{.max_chunk_line = k_max_chunk_line,
+                                           .max_trailer_bytes = upstream_limits::k_relay_buffer_bytes,
+                                           .max_trailer_fields = k_max_header_fields});
+  std::uint64_t remaining = length;
   bool head_sent = false;
-  bool done = p.is_done();
+  bool done = from == pod_framing::none;
+  auto cut = [&](proxy_error e, std::string_view why) {
+    // Once the status is out, all that is left is to cut the client off so it sees a
+    // truncated body rather than a complete-looking one.
+    watched_upstream_ = nullptr;
+    x.upstream.reset();
+    x.message = why;
+    if (!head_sent) return e;
+    x.error = e;
+    x.abandoned = true;
+    return proxy_error::none;
+  };
+
+  static constexpr std::string_view k_crlf = "\r\n";
+  static constexpr std::string_view k_last_chunk = "0\r\n\r\n";
+  constexpr std::size_t k_max_spans = 16;
+  std::array<net::const_buffer, 2 + 3 * k_max_spans> out;
+  std::array<std::array<char, 18>, k_max_spans> chunk_heads;
   for (;;) {
-    std::size_t got = 0;
+    // Decode what is buffered into spans of body data, each re-framed for the client.
+    std::size_t spans = 0;
+    std::size_t count = 0;
+    out[count++] = net::buffer(head.data(), head_sent ? 0 : head.size());
+    auto add = [&](std::string_view data) {
+      if (framing == client_framing::chunked) {
+        auto& ch = chunk_heads[spans];
+        auto r = std::to_chars(ch.data(), ch.data() + 16, data.size(), 16);
+        *r.ptr++ = '\r';
+        *r.ptr++ = '\n';
+        out[count++] = net::buffer(ch.data(), static_cast<std::size_t>(r.ptr - ch.data()));
+        out[count++] = net::buffer(data.data(), data.size());
+        out[count++] = net::buffer(k_crlf.data(), k_crlf.size());
+      } else {
+        out[count++] = net::buffer(data.data(), data.size());
+      }
+      ++spans;
+    };
+    while (!done && spans < k_max_spans && begin < end) {
+      std::string_view avail(buf + begin, end - begin);
+      if (from == pod_framing::chunked) {
+        std::size_t used = 0;
+        std::string_view data;
+        auto status = chunks->next(avail, used, data);
+        begin += used;
+        if (status == chunked_decoder::status::data) {
+          add(data);
+          continue;
+        }
+        if (status == chunked_decoder::status::done) {
+          done = true;
+          break;
+        }
+        if (chunked_decoder::is_error(status))
+          co_return cut(proxy_error::upstream_error, status == chunked_decoder::status::trailer_too_large
+                                                         ? "the pod's trailer section is too large"
+                                                     : status == chunked_decoder::status::chunk_line_too_long
+                                                         ? "the pod's chunk-size line is too long"
+                                                         : "the pod sent a malformed chunked body");
+        break;  // need_more
+      }
+      auto n = from == pod_framing::length ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining, avail.size()))
+                                           : avail.size();
+      add(avail.substr(0, n));
+      begin += n;
+      if (from == pod_framing::length) {
+        remaining -= n;
+        done = remaining == 0;
+      }
+    }
+    if (done && framing == client_framing::chunked)
+      out[count++] = net::buffer(k_last_chunk.data(), k_last_chunk.size());
     // A pod that has sent only its head may be streaming and pause: the client gets
     // the head at once rather than with the first body bytes.
-    if (!done && !(head_sent == false && conn.buffer.size() == 0)) {
-      res.body().data = relay.get();
-      res.body().size = upstream_limits::k_relay_buffer_bytes;
-      auto [ec, n] = co_await http::async_read_some(conn.socket, conn.buffer, p, k_use);
-      if (ec == http::error::need_buffer) ec = {};
-      if (ec) {
-        watched_upstream_ = nullptr;
-        x.upstream.reset();
-        if (!head_sent) co_return timed_out_ ? proxy_error::upstream_timeout : proxy_error::upstream_error;
-        // The status is out; all that is left is to cut the client off so it sees a
-        // truncated body rather than a complete-looking one.
-        x.error = timed_out_ ? proxy_error::upstream_timeout : proxy_error::upstream_error;
-        x.abandoned = true;
-        co_return proxy_error::none;
-      }
-      got = upstream_limits::k_relay_buffer_bytes - res.body().size;
-      done = p.is_done();
-    }
-    char chunk_head[24];
-    std::size_t chunk_head_size = 0;
-    if (framing == client_framing::chunked && got > 0) {
-      auto r = std::to_chars(chunk_head, chunk_head + 16, got, 16);
-      *r.ptr++ = '\r';
-      *r.ptr++ = '\n';
-      chunk_head_size = static_cast<std::size_t>(r.ptr - chunk_head);
-    }
-    static constexpr std::string_view k_crlf = "\r\n";
-    static constexpr std::string_view k_last_chunk = "0\r\n\r\n";
-    std::array<net::const_buffer, 5> out{
-        net::buffer(head.data(), head_sent ? 0 : head.size()),
-        net::buffer(chunk_head, chunk_head_size),
-        net::buffer(relay.get(), got),
-        net::buffer(k_crlf.data(), chunk_head_size ? 2 : 0),
-        net::buffer(k_last_chunk.data(), framing == client_framing::chunked && done ? k_last_chunk.size() : 0),
-    };
-    if (net::buffer_size(out) > 0) {
-      auto [ec, n] = co_await net::async_write(client_, out, k_use);
+    if (net::buffer_size(std::span(out.data(), count)) > 0) {
+      auto [ec, n] = co_await net::async_write(client_, std::span(out.data(), count), k_use);
       if (ec) {
         watched_upstream_ = nullptr;
         x.upstream.reset();  // the rest of the response is never read: not reusable
         x.abandoned = true;
         co_return proxy_error::none;
       }
+      head_sent = x.response_started = true;
     }
-    head_sent = true;
     if (done) break;
+    if (spans == k_max_spans) continue;  // more is buffered
+    // Everything decodable was sent; keep a partial chunk-size line, read more.
+    if (begin == end) begin = end = 0;
+    if (begin > 0) {
+      std::memmove(buf, buf + begin, end - begin);
+      end -= begin;
+      begin = 0;
+    }
+    // Only a trailer line can fill the buffer without completing (chunk-size lines are
+    // bounded far below it).
+    if (end == cap) co_return cut(proxy_error::upstream_error, "the pod's trailer section is too large");
+    auto [ec, n] = co_await conn.socket.async_read_some(net::buffer(buf + end, cap - end), k_use);
+    if (ec == net::error::eof && from == pod_framing::until_close) {
+      done = true;
+      if (framing == client_framing::chunked) {
+        auto [wec, wn] = co_await net::async_write(client_, net::buffer(k_last_chunk), k_use);
+        if (wec) x.abandoned = true;
+      }
+      x.upstream.reset();
+      break;
+    }
+    if (ec)
+      co_return cut(timed_out_ ? proxy_error::upstream_timeout : proxy_error::upstream_error,
+                    timed_out_ ? "the pod did not finish its answer within request_timeout_ms"
+                               : "the pod closed the connection before its answer was complete");
+    end += n;
   }
   watched_upstream_ = nullptr;
-  if (p.keep_alive() && !closed_) {
-    conn.reused = false;
+  // Bytes after a complete answer mean the stream is out of step: never reused.
+  if (x.upstream && p.keep_alive() && !closed_ && begin == end) {
+    x.upstream->reused = false;
     worker_.upstream().give_back(x.upstream_address, std::move(x.upstream));
   } else {
     x.upstream.reset();
@@ -584,7 +790,7 @@ net::awaitable<void> http_session::reply_error(exchange& x, proxy_error e, std::
   x.status = row.status;
   worker_stats::bump(worker_.stats().errors[static_cast<std::size_t>(e)]);
   // A body the proxy did not read would be taken for the next request: close instead.
-  bool body_pending = !x.parser || !x.parser->is_done();
+  bool body_pending = !x.parser || !x.body_done;
   if (closes_connection(e) || body_pending || worker_.draining()) x.keep_alive = false;
   if (why.empty()) why = x.message;
   if (why.empty()) {

@@ -60,6 +60,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   boost::asio::awaitable<proxy_error> acquire_pod(exchange& x, coldstart::version_pool& pool, coldstart::grant& g);
   boost::asio::awaitable<proxy_error> connect_upstream(exchange& x, coldstart::version_pool& pool);
   boost::asio::awaitable<proxy_error> forward(exchange& x);
+  boost::asio::awaitable<proxy_error> read_response_head(exchange& x);
+  boost::asio::awaitable<proxy_error> relay_response(exchange& x, std::string& head);
   boost::asio::awaitable<void> reply_error(exchange& x, proxy_error e, std::string_view why);
   void finish(exchange& x);
 

@@ -27,7 +27,22 @@ void worker::start(tcp_acceptor acceptor) {
   net::co_spawn(ctx_, accept_loop(), net::detached);
   net::co_spawn(ctx_, upstream_.sweep(), net::detached);
   thread_ = std::thread([this] {
-    ctx_.run();
+    // A handler that throws unwinds out of run(); the loop logs it and runs on, so one
+    // connection's fault never takes the worker (and the process) down with it.
+    for (;;) {
+      try {
+        ctx_.run();
+        break;
+      } catch (const std::exception& e) {
+        worker_stats::bump(stats_.faults);
+        std::string fields = "\"what\":\"";
+        access_log::append_escaped(fields, e.what());
+        access_log::event("worker_fault", fields + "\"");
+      } catch (...) {
+        worker_stats::bump(stats_.faults);
+        access_log::event("worker_fault", "\"what\":\"unknown\"");
+      }
+    }
     log_.flush();
   });
 }

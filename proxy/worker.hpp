@@ -34,6 +34,7 @@ struct worker_stats {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> upstream_connects{0};
   std::atomic<std::uint64_t> upstream_reuses{0};
+  std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session boundary
   std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
 
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
