@@ -8,15 +8,21 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/ip/tcp.hpp>
+
+#include "common/host_port.hpp"
+
 namespace ignite::coldstart {
 
 using pod_id = std::uint64_t;
+// Where a ready pod accepts connections: an IP address and port, resolved once.
+using endpoint = boost::asio::ip::tcp::endpoint;
 
 // What to start. Exactly one source is set, as in the config.
 struct pod_spec {
-  std::string app_id;    // "acme-corp:greeter", also IGNITE_APP_ID
-  std::string version;   // "3", also IGNITE_VERSION
-  std::string endpoint;  // static: "host:port" of the pod that runs elsewhere
+  std::string app_id;          // "acme-corp:greeter", also IGNITE_APP_ID
+  std::string version;         // "3", also IGNITE_VERSION
+  common::host_port endpoint;  // static: where the pod that runs elsewhere listens
   std::vector<std::string> command;
   std::string image_ref;
   std::string registry_secret_ref;
@@ -33,8 +39,8 @@ struct pod_exit {
 class pod_events {
  public:
   virtual ~pod_events() = default;
-  // The pod accepts TCP connections at host:port (host is an IP literal).
-  virtual void on_ready(pod_id id, const std::string& host, std::uint16_t port) = 0;
+  // The pod accepts TCP connections at `at`.
+  virtual void on_ready(pod_id id, const endpoint& at) = 0;
   // The pod is gone (or never came up). After this no event names `id` again.
   virtual void on_exit(pod_id id, const pod_exit& how) = 0;
 };

@@ -7,9 +7,9 @@ namespace ignite::coldstart {
 pool_registry::pool_registry(providers p, const clock& clock, version_pool::observer observe)
     : providers_(p), clock_(clock), observe_(std::move(observe)) {}
 
-std::string pool_registry::key_of(const pod_spec& spec, const std::vector<std::string>& endpoints) {
+std::string pool_registry::key_of(const pod_spec& spec, const std::vector<common::host_port>& endpoints) {
   std::string key = spec.app_id + "@" + spec.version;
-  for (const auto& e : endpoints) key += "|e:" + e;
+  for (const auto& e : endpoints) key += "|e:" + e.to_string();
   for (const auto& a : spec.command) key += "|c:" + a;
   if (!spec.image_ref.empty()) key += "|i:" + spec.image_ref + "|s:" + spec.registry_secret_ref;
   return key;
@@ -21,7 +21,7 @@ void pool_registry::begin() {
   fresh_.clear();
 }
 
-std::shared_ptr<version_pool> pool_registry::use(const pod_spec& spec, const std::vector<std::string>& endpoints,
+std::shared_ptr<version_pool> pool_registry::use(const pod_spec& spec, const std::vector<common::host_port>& endpoints,
                                                  const pool_settings& settings) {
   std::lock_guard lock(mutex_);
   auto key = key_of(spec, endpoints);

@@ -29,7 +29,7 @@ class pool_registry {
   // A new generation; then use() for every active version, then commit().
   void begin();
   // The pool for this version's source, reused when the same source was in use.
-  std::shared_ptr<version_pool> use(const pod_spec& spec, const std::vector<std::string>& endpoints,
+  std::shared_ptr<version_pool> use(const pod_spec& spec, const std::vector<common::host_port>& endpoints,
                                     const pool_settings& settings);
   // Retires the pools the generation did not use and activates the new ones.
   void commit();
@@ -40,7 +40,7 @@ class pool_registry {
   std::vector<std::shared_ptr<version_pool>> pools() const;
 
  private:
-  static std::string key_of(const pod_spec& spec, const std::vector<std::string>& endpoints);
+  static std::string key_of(const pod_spec& spec, const std::vector<common::host_port>& endpoints);
 
   providers providers_;
   const clock& clock_;

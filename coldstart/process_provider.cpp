@@ -207,11 +207,11 @@ void process_provider::launch(pod_id id, const pod_spec& spec, pod_events& event
 void process_provider::start_probe(const std::shared_ptr<child>& c) {
   if (c->probe) c->probe->cancel();
   // weak: the probe must not keep its pod's record alive after the pod is gone.
-  c->probe = std::make_shared<readiness_probe>(ctx_, tcp::endpoint(net::ip::address_v4::loopback(), c->port),
-                                               [w = std::weak_ptr<child>(c)] {
-                                                 if (auto c = w.lock(); c && !c->exited)
-                                                   c->events->on_ready(c->id, "127.0.0.1", c->port);
-                                               });
+  c->probe = std::make_shared<readiness_probe>(
+      ctx_, tcp::endpoint(net::ip::address_v4::loopback(), c->port), [w = std::weak_ptr<child>(c)] {
+        if (auto c = w.lock(); c && !c->exited)
+          c->events->on_ready(c->id, tcp::endpoint(net::ip::address_v4::loopback(), c->port));
+      });
   c->probe->start();
 }
 

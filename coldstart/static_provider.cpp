@@ -11,20 +11,17 @@ using tcp = net::ip::tcp;
 static_provider::static_provider(net::io_context& ctx) : ctx_(ctx) {}
 
 void static_provider::start(pod_id id, const pod_spec& spec, pod_events& events) {
-  net::post(ctx_, [this, id, endpoint = spec.endpoint, events = &events] {
-    auto colon = endpoint.rfind(':');
-    auto host = endpoint.substr(0, colon);
-    auto port = endpoint.substr(colon + 1);
+  net::post(ctx_, [this, id, configured = spec.endpoint, events = &events] {
     boost::system::error_code ec;
     tcp::endpoint address;
-    if (auto ip = net::ip::make_address(host, ec); !ec) {
-      address = {ip, static_cast<unsigned short>(std::stoul(port))};
+    if (auto ip = net::ip::make_address(configured.host, ec); !ec) {
+      address = {ip, configured.port};
     } else {
       // A name is resolved once, when the pod is started (config load), never per request.
       tcp::resolver resolver(ctx_);
-      auto results = resolver.resolve(host, port, ec);
+      auto results = resolver.resolve(configured.host, std::to_string(configured.port), ec);
       if (ec || results.empty()) {
-        events->on_exit(id, {"cannot resolve " + host + ": " + ec.message(), {}});
+        events->on_exit(id, {"cannot resolve " + configured.host + ": " + ec.message(), {}});
         return;
       }
       address = results.begin()->endpoint();
@@ -40,7 +37,7 @@ void static_provider::watch(pod_id id, endpoint_pod& pod) {
   pod.probe = std::make_shared<readiness_probe>(ctx_, pod.address, [this, id] {
     auto it = pods_.find(id);
     if (it == pods_.end()) return;
-    it->second.events->on_ready(id, it->second.address.address().to_string(), it->second.address.port());
+    it->second.events->on_ready(id, it->second.address);
   });
   pod.probe->start();
 }

@@ -37,7 +37,7 @@ pod_id version_pool::next_id() {
   return next.fetch_add(1, std::memory_order_relaxed);
 }
 
-version_pool::version_pool(pool_settings settings, pod_spec spec, std::vector<std::string> endpoints,
+version_pool::version_pool(pool_settings settings, pod_spec spec, std::vector<common::host_port> endpoints,
                            pod_provider* provider, const clock& clock, observer observe)
     : clock_(clock),
       provider_(provider),
@@ -91,15 +91,15 @@ void version_pool::serve_waiters(effects& fx) {
   }
 }
 
-void version_pool::start_pod(effects& fx, std::string endpoint) {
+void version_pool::start_pod(effects& fx, common::host_port configured) {
   pod p;
   p.id = next_id();
-  p.endpoint = std::move(endpoint);
+  p.configured = std::move(configured);
   p.started_at = p.idle_since = clock_.now();
   pod_spec spec = spec_;
-  spec.endpoint = p.endpoint;
+  spec.endpoint = p.configured;
   fx.starts.emplace_back(p.id, std::move(spec));
-  fx.notes.push_back({pod_note::kind::starting, p.id, p.endpoint});
+  fx.notes.push_back({pod_note::kind::starting, p.id, p.configured.port ? p.configured.to_string() : std::string()});
   pods_.push_back(std::move(p));
 }
 
@@ -112,7 +112,7 @@ void version_pool::scale(effects& fx) {
     // Retired: only for requests that still hold the old routes.
     if (retired_ && waiting_.empty()) return;
     for (const auto& e : endpoints_) {
-      bool present = std::any_of(pods_.begin(), pods_.end(), [&](const pod& p) { return p.endpoint == e; });
+      bool present = std::any_of(pods_.begin(), pods_.end(), [&](const pod& p) { return p.configured == e; });
       if (!present) start_pod(fx, e);
     }
     return;
@@ -336,16 +336,16 @@ pool_stats version_pool::stats() const {
   return s;
 }
 
-void version_pool::on_ready(pod_id id, const std::string& host, std::uint16_t port) {
+void version_pool::on_ready(pod_id id, const endpoint& at) {
   effects fx;
   {
     std::lock_guard lock(mutex_);
     auto* p = find(id);
     if (!p || p->state != pod_state::starting) return;
     p->state = pod_state::ready;
-    p->address = host + ":" + std::to_string(port);
+    p->address = at;
     auto now = clock_.now();
-    pod_note note{pod_note::kind::ready, id, p->address};
+    pod_note note{pod_note::kind::ready, id, common::host_port{at.address().to_string(), at.port()}.to_string()};
     if (!p->was_ready) {
       p->was_ready = true;
       if (endpoints_.empty()) {

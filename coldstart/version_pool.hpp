@@ -40,7 +40,7 @@ struct pool_settings {
 // release() (or unreachable()).
 struct grant {
   pod_id pod = 0;
-  std::string address;      // "ip:port"
+  endpoint address;         // resolved once, when the pod became ready
   bool cold_start = false;  // the request waited for this pod to start
 };
 
@@ -91,7 +91,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
 
   // `observe` (may be empty) hears of every pod start, readiness, stop and exit, after
   // the lock is released.
-  version_pool(pool_settings settings, pod_spec spec, std::vector<std::string> endpoints, pod_provider* provider,
+  version_pool(pool_settings settings, pod_spec spec, std::vector<common::host_port> endpoints, pod_provider* provider,
                const clock& clock, observer observe = {});
   ~version_pool() override;
 
@@ -133,7 +133,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   const pod_spec& spec() const noexcept { return spec_; }
 
   // pod_events
-  void on_ready(pod_id id, const std::string& host, std::uint16_t port) override;
+  void on_ready(pod_id id, const endpoint& at) override;
   void on_exit(pod_id id, const pod_exit& how) override;
 
  private:
@@ -142,8 +142,8 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
     pod_id id;
     pod_state state = pod_state::starting;
     unsigned in_flight = 0;
-    std::string address;
-    std::string endpoint;  // static pods: the configured endpoint
+    endpoint address;
+    common::host_port configured;  // static pods: the configured endpoint
     clock::time_point started_at;
     clock::time_point idle_since;
     bool was_ready = false;
@@ -163,7 +163,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   void hand_out(pod& p, grant& out, bool cold);
   void serve_waiters(effects& fx);
   void scale(effects& fx);
-  void start_pod(effects& fx, std::string endpoint);
+  void start_pod(effects& fx, common::host_port configured);
   void stop_idle(effects& fx, bool everything_idle);
   void stop_pod(effects& fx, pod& p, const char* why);
   unsigned live_pods() const;
@@ -175,7 +175,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   pod_provider* provider_;
   observer observe_;  // null: no way to run this version's source
   const pod_spec spec_;
-  const std::vector<std::string> endpoints_;
+  const std::vector<common::host_port> endpoints_;
   mutable std::mutex mutex_;
   pool_settings settings_;
   std::vector<pod> pods_;

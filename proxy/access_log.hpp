@@ -1,19 +1,17 @@
 #pragma once
-// JSON lines on stderr: one per request, plus lifecycle events. Request lines are
-// appended to a per-worker buffer and written when it holds 64 KiB or 50 ms after its
-// first line (like nginx's access_log buffer=…, flush=…): a busy worker makes one
-// write(2) for hundreds of requests.
+// One JSON line per request (common/log.hpp writes lifecycle events). Lines are appended
+// to a per-worker buffer and written when it holds 64 KiB or 50 ms after its first line
+// (like nginx's access_log buffer=…, flush=…): a busy worker makes one write(2) for
+// hundreds of requests.
 
 #include <chrono>
-#include <cstdint>
 #include <string>
 #include <string_view>
 
 #include <boost/asio/io_context.hpp>
 
 #include "proxy/io_types.hpp"
-
-#include "proxy/proxy_error.hpp"
+#include "proxy/request_error.hpp"
 
 namespace ignite::proxy {
 
@@ -24,6 +22,9 @@ struct request_record {
   unsigned status = 0;
   std::chrono::microseconds duration{0};
   proxy_error error = proxy_error::none;
+  error_source source = error_source::proxy;
+  std::string_view error_detail;  // what the public answer leaves out; log only
+  bool cut = false;               // the answer had begun when the error came: cut off
   bool cold_start = false;
 };
 
@@ -36,12 +37,8 @@ class access_log {
   void request(const request_record& r);
   void flush();
 
-  // Any thread: a lifecycle line `{"time":…,"event":event,<fields>}`; `fields_json` is
-  // either empty or `"key":value,…` already escaped.
-  static void event(std::string_view event, std::string_view fields_json = {});
-
-  // Appends `s` as the body of a JSON string (no quotes).
-  static void append_escaped(std::string& out, std::string_view s);
+  // The line for `r`, appended to `out` (exposed for tests).
+  static void format(const request_record& r, std::string& out);
 
  private:
   steady_timer flush_timer_;

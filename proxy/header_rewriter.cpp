@@ -4,24 +4,16 @@
 #include <charconv>
 #include <cstring>
 
+#include "common/strings.hpp"
+
 namespace ignite::proxy {
 
 namespace http = boost::beast::http;
+using common::iequals;
+using common::istarts_with;
+using common::lower;
 
 namespace {
-
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower(b[i])) return false;
-  return true;
-}
-
-bool istarts_with(std::string_view s, std::string_view lower_prefix) noexcept {
-  return s.size() >= lower_prefix.size() && iequals(s.substr(0, lower_prefix.size()), lower_prefix);
-}
 
 // The header names listed in Connection fields (RFC 9110 7.6.1): also hop-by-hop.
 // Bounded at 32 names without allocating; a peer listing more gets only the first 32
@@ -35,9 +27,7 @@ class connection_tokens {
       std::string_view list = it->value();
       while (!list.empty()) {
         auto comma = list.find(',');
-        auto token = list.substr(0, comma);
-        while (!token.empty() && (token.front() == ' ' || token.front() == '\t')) token.remove_prefix(1);
-        while (!token.empty() && (token.back() == ' ' || token.back() == '\t')) token.remove_suffix(1);
+        auto token = common::trim_ows(list.substr(0, comma));
         if (!token.empty()) {
           if (count_ < tokens_.size()) tokens_[count_++] = token;
         }

@@ -1,85 +1,94 @@
 #pragma once
-// One client connection, from accept to close. While requests are served it is a
-// coroutine that reads in the order a request lives (see README, "Life of a request"):
-//   wait_for_request → read_head → check_head → route → read_body → acquire_pod (hold
-//   while a pod starts) → connect_upstream → send_request → read_response_head
-//   → relay_response → finish. Between requests it parks without a coroutine
-//   (wait_for_request), so an idle connection costs little memory.
+// One client connection, from accept to close, over a plain socket or TLS (`Stream`, see
+// client_stream.hpp): the same code serves both. While requests are served it is a
+// coroutine whose phases read in the order a request lives (README, "Life of a request"):
+//   read_head → check_head → route → read_body → forward (upstream_exchange: acquire_pod
+//   → connect → send_request → read_response_head) → relay_response → finish.
+// Between requests it parks without a coroutine (wait_for_request), so an idle
+// connection costs little memory.
 // One watchdog timer per session enforces every timeout: it holds the current deadline
-// and, when it passes, cancels the socket being waited on; the coroutine then sees
-// operation_aborted with timed_out_ set and answers according to the phase it was in.
+// (deadlines.hpp) and, when it passes, cancels what the session waits on; the phase in
+// progress then answers as the error table says (408, 504) or closes.
 
 #include <chrono>
-#include <cstdint>
+#include <cstddef>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
-#include "coldstart/version_pool.hpp"
 #include "proxy/io_types.hpp"
-#include "proxy/proxy_error.hpp"
+#include "proxy/request_error.hpp"
+#include "proxy/upstream_exchange.hpp"
 
 namespace ignite::proxy {
 
 class worker;
-class held_request;
-struct upstream_connection;
+struct request_context;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+// What a worker keeps of each of its connections, whatever their stream.
+class session_base {
  public:
-  using clock = std::chrono::steady_clock;
-
-  http_session(worker& owner, tcp_socket socket);
-  ~http_session();
-
-  // Worker thread. Spawns the session's coroutine; it owns a reference to the session.
-  void start();
+  virtual ~session_base() = default;
   // Worker thread. Closes the connection now if it is between requests; a request in
-  // flight finishes first and its response says Connection: close.
-  void on_drain();
+  // flight finishes first and its answer says Connection: close.
+  virtual void on_drain() = 0;
   // Worker thread. Closes the connection and aborts any request in flight.
-  void force_close();
-
-  // The size of the per-request state, for the worker's block recycler.
-  static std::size_t exchange_size() noexcept;
+  virtual void force_close() = 0;
 
  private:
   friend class worker;
-  struct exchange;  // one request/response, lives in serve()'s frame
+  std::size_t registry_index_ = 0;  // in worker::sessions_
+};
 
+template <class Stream>
+class http_session final : public session_base,
+                           public watchdog,
+                           public std::enable_shared_from_this<http_session<Stream>> {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  // `stream` is connected (and, for TLS, past its handshake).
+  http_session(worker& owner, Stream stream);
+  ~http_session() override;
+
+  // Worker thread. Starts waiting for the first request; the pending wait owns the session.
+  void start();
+  void on_drain() override;
+  void force_close() override;
+
+  // watchdog: the deadline of the step in progress. Worker thread.
+  void set_deadline(clock::time_point deadline) override;
+
+ private:
   void wait_for_request();
   boost::asio::awaitable<void> serve_requests(std::shared_ptr<http_session> self);
-  void close();
   boost::asio::awaitable<bool> serve();
-  boost::asio::awaitable<proxy_error> read_head(exchange& x);
-  boost::asio::awaitable<proxy_error> read_body(exchange& x);
-  boost::asio::awaitable<proxy_error> acquire_pod(exchange& x, coldstart::version_pool& pool, coldstart::grant& g);
-  boost::asio::awaitable<proxy_error> connect_upstream(exchange& x, coldstart::version_pool& pool);
-  boost::asio::awaitable<proxy_error> forward(exchange& x);
-  boost::asio::awaitable<proxy_error> read_response_head(exchange& x);
-  boost::asio::awaitable<proxy_error> relay_response(exchange& x, std::string& head);
-  boost::asio::awaitable<void> reply_error(exchange& x, proxy_error e, std::string_view why);
-  void finish(exchange& x);
 
-  void set_deadline(clock::time_point deadline);
+  // The phases, in order.
+  boost::asio::awaitable<request_error> read_head(request_context& x);
+  request_error check_head(request_context& x);
+  request_error route(request_context& x);
+  boost::asio::awaitable<request_error> read_body(request_context& x);
+  boost::asio::awaitable<request_error> forward(request_context& x);
+  boost::asio::awaitable<request_error> relay_response(request_context& x);
+  boost::asio::awaitable<void> reply_error(request_context& x);
+  void finish(request_context& x);
+
+  void close();
   void watch();
   void on_watch(unsigned generation);
 
   worker& worker_;
-  tcp_socket client_;
+  Stream stream_;
   steady_timer timer_;
   boost::beast::flat_buffer buffer_;  // client bytes not yet parsed; released when idle
   std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)
   clock::time_point deadline_ = clock::time_point::max();
-  tcp_socket* watched_upstream_ = nullptr;
-  held_request* watched_hold_ = nullptr;
+  upstream_exchange* watched_ = nullptr;  // the exchange in progress, cancelled with the session
   unsigned watch_generation_ = 0;
-  std::size_t registry_index_ = 0;  // in worker::sessions_
-  bool idle_ = false;               // parked between requests (wait_for_request)
+  bool idle_ = false;  // parked between requests (wait_for_request)
   bool watch_armed_ = false;
   bool timed_out_ = false;
   bool closed_ = false;

@@ -2,24 +2,13 @@
 
 #include <cstring>
 
+#include "common/strings.hpp"
+
 namespace ignite::proxy {
 
+using common::iequals;
+
 namespace {
-
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view lower_b) noexcept {
-  if (a.size() != lower_b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lower(a[i]) != lower_b[i]) return false;
-  return true;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 // tchar (RFC 9110 5.6.2): the characters a field name may have.
 bool is_token_char(char c) noexcept {
@@ -68,7 +57,7 @@ field_line check_field_line(std::string_view line) noexcept {
     if (c == ' ' || c == '\t') return refuse(proxy_error::bad_request, "whitespace before ':' in a header field");
     return refuse(proxy_error::bad_request, "invalid character in a header field name");
   }
-  auto value = trim(line.substr(colon + 1));
+  auto value = common::trim_ows(line.substr(colon + 1));
   for (char c : value) {
     auto u = static_cast<unsigned char>(c);
     if ((u < 0x20 && c != '\t') || u == 0x7f)

@@ -8,7 +8,7 @@
 #include <cstddef>
 #include <string_view>
 
-#include "proxy/proxy_error.hpp"
+#include "proxy/request_error.hpp"
 
 namespace ignite::proxy {
 

@@ -26,7 +26,7 @@ bool still_open(tcp_socket& socket) noexcept {
 
 upstream_pool::upstream_pool(net::io_context& ctx) : ctx_(ctx), sweep_timer_(ctx.get_executor()) {}
 
-std::unique_ptr<upstream_connection> upstream_pool::take(std::string_view address) {
+std::unique_ptr<upstream_connection> upstream_pool::take(const endpoint& address) {
   auto it = idle_.find(address);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
@@ -34,7 +34,7 @@ std::unique_ptr<upstream_connection> upstream_pool::take(std::string_view addres
     auto conn = std::move(list.back());
     list.pop_back();
     if (still_open(conn->socket)) {
-      conn->reused = true;
+      stats_.reuses.fetch_add(1, std::memory_order_relaxed);
       return conn;
     }
     boost::system::error_code ignored;
@@ -43,14 +43,14 @@ std::unique_ptr<upstream_connection> upstream_pool::take(std::string_view addres
   return nullptr;
 }
 
-void upstream_pool::give_back(std::string_view address, std::unique_ptr<upstream_connection> conn) {
+void upstream_pool::give_back(const endpoint& address, std::unique_ptr<upstream_connection> conn) {
   boost::system::error_code ignored;
   if (closed_ || conn->buffer.size() != 0) {  // leftover bytes: the stream is out of step
     conn->socket.close(ignored);
     return;
   }
   auto it = idle_.find(address);
-  if (it == idle_.end()) it = idle_.emplace(std::string(address), idle_list{}).first;
+  if (it == idle_.end()) it = idle_.emplace(address, idle_list{}).first;
   auto& list = it->second;
   if (list.size() >= upstream_limits::k_max_idle_per_pod) {
     list.front()->socket.close(ignored);
@@ -74,6 +74,12 @@ net::awaitable<void> upstream_pool::sweep() {
       it = list.empty() ? idle_.erase(it) : std::next(it);
     }
   }
+}
+
+std::size_t upstream_pool::idle_count() const noexcept {
+  std::size_t n = 0;
+  for (const auto& [address, list] : idle_) n += list.size();
+  return n;
 }
 
 void upstream_pool::close_all() {

@@ -1,14 +1,14 @@
 #pragma once
 // Keep-alive connections to pods, one pool per worker thread (so no locks), keyed by
-// the pod's address. Idle connections are reused most-recent first and closed after
+// the pod's endpoint. Idle connections are reused most-recent first and closed after
 // k_idle_timeout — shorter than the keep-alive timeout of common app servers (Node's
 // 5 s), so the proxy, not the pod, normally closes an idle connection and a request is
 // never written into a connection the pod is closing.
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <memory>
-#include <string>
-#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -35,19 +35,26 @@ struct upstream_connection {
   tcp_socket socket;
   boost::beast::flat_buffer buffer;  // response bytes read but not yet parsed
   std::chrono::steady_clock::time_point idle_since;
-  bool reused = false;
 };
 
 class upstream_pool {
  public:
+  using endpoint = boost::asio::ip::tcp::endpoint;
+
+  // Written by the owning worker, read by anyone (relaxed).
+  struct counters {
+    std::atomic<std::uint64_t> connects{0};  // new connections opened to pods
+    std::atomic<std::uint64_t> reuses{0};    // requests sent on a pooled connection
+  };
+
   explicit upstream_pool(boost::asio::io_context& ctx);
 
   // An idle connection to `address` that the pod has not closed, or nullptr.
   // Connections found closed are dropped here, before any byte is written to them.
-  std::unique_ptr<upstream_connection> take(std::string_view address);
+  std::unique_ptr<upstream_connection> take(const endpoint& address);
 
   // A connection after a complete response that left it reusable.
-  void give_back(std::string_view address, std::unique_ptr<upstream_connection> conn);
+  void give_back(const endpoint& address, std::unique_ptr<upstream_connection> conn);
 
   // A buffer for body bytes on their way to the client, returned to a small free list
   // when the lease ends: relays in flight have one each, idle connections none.
@@ -63,10 +70,16 @@ class upstream_pool {
     block_recycler& blocks_;
     char* bytes_;
   };
-  relay_buffer borrow_relay_buffer() { return relay_buffer(relay_blocks_); }
+  block_recycler& relay_blocks() noexcept { return relay_blocks_; }
 
   // A fresh, unconnected connection object on this worker.
   std::unique_ptr<upstream_connection> make() { return std::make_unique<upstream_connection>(ctx_); }
+
+  io_executor executor() const noexcept { return ctx_.get_executor(); }
+  counters& stats() noexcept { return stats_; }
+  const counters& stats() const noexcept { return stats_; }
+  // Idle connections held now, to all pods.
+  std::size_t idle_count() const noexcept;
 
   // Periodically closes connections idle for longer than k_idle_timeout. Runs on the
   // worker's io_context until close_all().
@@ -75,15 +88,12 @@ class upstream_pool {
   void close_all();
 
  private:
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   using idle_list = std::vector<std::unique_ptr<upstream_connection>>;  // oldest first
 
   boost::asio::io_context& ctx_;
   steady_timer sweep_timer_;
-  std::unordered_map<std::string, idle_list, string_hash, std::equal_to<>> idle_;
+  std::unordered_map<endpoint, idle_list> idle_;
+  counters stats_;
   block_recycler relay_blocks_{upstream_limits::k_relay_buffer_bytes, upstream_limits::k_spare_relay_buffers};
   bool closed_ = false;
 };

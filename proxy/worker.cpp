@@ -7,7 +7,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/log.hpp"
 #include "proxy/http_session.hpp"
+#include "proxy/request_context.hpp"
 
 namespace ignite::proxy {
 
@@ -15,7 +17,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 worker::worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot)
-    : shared_(shared), snapshot_(std::move(snapshot)), exchange_blocks_(http_session::exchange_size(), 256) {}
+    : shared_(shared), snapshot_(std::move(snapshot)), context_blocks_(sizeof(request_context), 256) {}
 
 worker::~worker() {
   stop();
@@ -26,25 +28,27 @@ void worker::start(tcp_acceptor acceptor) {
   acceptor_ = std::make_unique<tcp_acceptor>(std::move(acceptor));
   net::co_spawn(ctx_, accept_loop(), net::detached);
   net::co_spawn(ctx_, upstream_.sweep(), net::detached);
-  thread_ = std::thread([this] {
-    // A handler that throws unwinds out of run(); the loop logs it and runs on, so one
-    // connection's fault never takes the worker (and the process) down with it.
-    for (;;) {
-      try {
-        ctx_.run();
-        break;
-      } catch (const std::exception& e) {
-        worker_stats::bump(stats_.faults);
-        std::string fields = "\"what\":\"";
-        access_log::append_escaped(fields, e.what());
-        access_log::event("worker_fault", fields + "\"");
-      } catch (...) {
-        worker_stats::bump(stats_.faults);
-        access_log::event("worker_fault", "\"what\":\"unknown\"");
-      }
+  thread_ = std::thread([this] { run(); });
+}
+
+// A handler that throws unwinds out of run(); the loop logs it and runs on, so one
+// connection's fault never takes the worker (and the process) down with it.
+void worker::run() {
+  for (;;) {
+    try {
+      ctx_.run();
+      break;
+    } catch (const std::exception& e) {
+      worker_stats::bump(stats_.faults);
+      std::string fields = "\"what\":";
+      common::append_json_string(fields, e.what());
+      common::log_event("worker_fault", fields);
+    } catch (...) {
+      worker_stats::bump(stats_.faults);
+      common::log_event("worker_fault", "\"what\":\"unknown\"");
     }
-    log_.flush();
-  });
+  }
+  log_.flush();
 }
 
 void worker::join() {
@@ -81,12 +85,12 @@ void worker::stop() {
   });
 }
 
-void worker::attach(http_session& s) noexcept {
+void worker::attach(session_base& s) noexcept {
   s.registry_index_ = sessions_.size();
   sessions_.push_back(&s);
 }
 
-void worker::detach(http_session& s) noexcept {
+void worker::detach(session_base& s) noexcept {
   auto i = s.registry_index_;
   sessions_[i] = sessions_.back();
   sessions_[i]->registry_index_ = i;
@@ -101,7 +105,9 @@ net::awaitable<void> worker::accept_loop() {
     if (ec) {
       // Out of descriptors (EMFILE/ENFILE) or a transient error: back off briefly instead
       // of spinning on an accept that keeps failing.
-      access_log::event("accept_failed", "\"error\":\"" + ec.message() + "\"");
+      std::string fields = "\"error\":";
+      common::append_json_string(fields, ec.message());
+      common::log_event("accept_failed", fields);
       steady_timer pause(ctx_.get_executor(), std::chrono::milliseconds(50));
       co_await pause.async_wait(net::as_tuple(net::use_awaitable));
       continue;
@@ -114,7 +120,7 @@ net::awaitable<void> worker::accept_loop() {
       socket.close(ignored);
       continue;
     }
-    std::make_shared<http_session>(*this, std::move(socket))->start();
+    std::make_shared<http_session<tcp_socket>>(*this, std::move(socket))->start();
   }
 }
 

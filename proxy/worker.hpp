@@ -1,7 +1,7 @@
 #pragma once
 // One event-loop thread: its own io_context, its own acceptor on the shared port
 // (SO_REUSEPORT), its own sessions, upstream pool, id generator and log buffer. Nothing
-// here is touched by another thread except through post() — so the request path takes
+// here is touched by another thread except through post(), so the request path takes
 // no locks.
 
 #include <array>
@@ -16,25 +16,24 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
+#include "common/ulid.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/block_recycler.hpp"
 #include "proxy/io_types.hpp"
-#include "proxy/proxy_error.hpp"
+#include "proxy/request_error.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "proxy/upstream_pool.hpp"
-#include "routing/ulid.hpp"
 
 namespace ignite::proxy {
 
-class http_session;
+class session_base;
 
 // Counters written by one worker, read by anyone (relaxed; summed over workers).
 struct worker_stats {
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_rejected{0};  // over max_connections
   std::atomic<std::uint64_t> requests{0};
-  std::atomic<std::uint64_t> upstream_connects{0};
-  std::atomic<std::uint64_t> upstream_reuses{0};
-  std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session boundary
+  std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session or loop boundary
   std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
 
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
@@ -71,19 +70,22 @@ class worker {
   // Worker thread only, for sessions.
   const std::shared_ptr<const route_snapshot>& snapshot() const noexcept { return snapshot_; }
   upstream_pool& upstream() noexcept { return upstream_; }
-  block_recycler& exchange_blocks() noexcept { return exchange_blocks_; }
-  routing::ulid_generator& ids() noexcept { return ids_; }
+  block_recycler& context_blocks() noexcept { return context_blocks_; }
+  common::ulid_generator& ids() noexcept { return ids_; }
   access_log& log() noexcept { return log_; }
   worker_stats& stats() noexcept { return stats_; }
   shared_state& shared() noexcept { return shared_; }
   bool draining() const noexcept { return draining_; }
-  void attach(http_session& s) noexcept;
-  void detach(http_session& s) noexcept;
+  void attach(session_base& s) noexcept;
+  void detach(session_base& s) noexcept;
 
+  // Any thread.
   const worker_stats& stats() const noexcept { return stats_; }
+  const upstream_pool::counters& upstream_stats() const noexcept { return upstream_.stats(); }
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  void run();
 
   shared_state& shared_;
   // Only this worker's thread touches its sockets and timers (others post()), so the
@@ -93,11 +95,11 @@ class worker {
   std::shared_ptr<const route_snapshot> snapshot_;
   std::unique_ptr<tcp_acceptor> acceptor_;
   upstream_pool upstream_{ctx_};
-  block_recycler exchange_blocks_;
-  routing::ulid_generator ids_;
+  block_recycler context_blocks_;
+  common::ulid_generator ids_;
   access_log log_{ctx_};
   worker_stats stats_;
-  std::vector<http_session*> sessions_;  // index kept in the session for O(1) removal
+  std::vector<session_base*> sessions_;  // index kept in the session for O(1) removal
   bool draining_ = false;
   std::thread thread_;
 };

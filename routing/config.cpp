@@ -53,18 +53,25 @@ std::vector<std::string> strings_at(const json& value, const std::string& path) 
   return out;
 }
 
-// "host:port" with a numeric port; port 0 is allowed for listeners (tests bind port 0).
-void check_address(const std::string& address, const std::string& path, bool allow_port_zero) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size())
-    throw config_error(path, "must be host:port, got \"" + address + "\"");
-  unsigned long port = 0;
-  for (std::size_t i = colon + 1; i < address.size(); ++i) {
-    if (address[i] < '0' || address[i] > '9') throw config_error(path, "port must be a number");
-    port = port * 10 + static_cast<unsigned long>(address[i] - '0');
-    if (port > 65535) throw config_error(path, "port must be at most 65535");
-  }
-  if (port == 0 && !allow_port_zero) throw config_error(path, "port must not be 0");
+// A pod's "host:port": the host may be a name, resolved once when its pod starts.
+common::host_port endpoint_at(const json& value, const std::string& path) {
+  auto text = string_at(value, path);
+  std::string why;
+  auto address = common::parse_host_port(text, false, why);
+  if (!address) throw config_error(path, why + ", got \"" + text + "\"");
+  return *address;
+}
+
+// A listener's "ip:port": an IP literal, so that --check-config accepts exactly what
+// start-up can bind; port 0 binds any free port (tests use it).
+common::host_port listen_at(const json& value, const std::string& path) {
+  auto text = string_at(value, path);
+  std::string why;
+  auto address = common::parse_host_port(text, true, why);
+  if (!address) throw config_error(path, why + ", got \"" + text + "\"");
+  if (!common::is_ip_literal(address->host))
+    throw config_error(path, "must be an IP address and port, like 127.0.0.1:8080, got \"" + text + "\"");
+  return *address;
 }
 
 milliseconds ms_at(const json& value, const std::string& path, std::uint64_t min = 1) {
@@ -121,10 +128,11 @@ version_spec parse_version(const json& j, const std::string& path) {
   int sources = 0;
   if (j.contains("endpoints")) {
     ++sources;
-    v.endpoints = strings_at(j["endpoints"], join(path, "endpoints"));
-    if (v.endpoints.empty()) throw config_error(join(path, "endpoints"), "must list at least one host:port");
-    for (std::size_t i = 0; i < v.endpoints.size(); ++i)
-      check_address(v.endpoints[i], index(join(path, "endpoints"), i), false);
+    const auto& list = j["endpoints"];
+    if (!list.is_array()) throw config_error(join(path, "endpoints"), "must be an array of strings");
+    if (list.empty()) throw config_error(join(path, "endpoints"), "must list at least one host:port");
+    for (std::size_t i = 0; i < list.size(); ++i)
+      v.endpoints.push_back(endpoint_at(list[i], index(join(path, "endpoints"), i)));
   }
   if (j.contains("command")) {
     ++sources;
@@ -215,12 +223,9 @@ config parse_config(const json& j) {
   if (j.contains("listen")) {
     const auto& l = object_at(j["listen"], "listen");
     only_keys(l, "listen", {"http", "https", "admin"});
-    if (l.contains("http")) c.listen.http = string_at(l["http"], "listen.http");
-    if (l.contains("https")) c.listen.https = string_at(l["https"], "listen.https");
-    if (l.contains("admin")) c.listen.admin = string_at(l["admin"], "listen.admin");
-    check_address(c.listen.http, "listen.http", true);
-    if (!c.listen.https.empty()) check_address(c.listen.https, "listen.https", true);
-    check_address(c.listen.admin, "listen.admin", true);
+    if (l.contains("http")) c.listen.http = listen_at(l["http"], "listen.http");
+    if (l.contains("https")) c.listen.https = listen_at(l["https"], "listen.https");
+    if (l.contains("admin")) c.listen.admin = listen_at(l["admin"], "listen.admin");
   }
   if (j.contains("threads")) c.threads = unsigned_at(j["threads"], "threads", 0, 256);
   if (j.contains("tls")) {
@@ -243,7 +248,7 @@ config parse_config(const json& j) {
       }
     }
   }
-  if (!c.listen.https.empty() && c.certificates.empty())
+  if (c.listen.https && c.certificates.empty())
     throw config_error("tls.certificates", "listen.https needs at least one certificate");
   if (j.contains("admin_token_env")) c.admin_token_env = string_at(j["admin_token_env"], "admin_token_env");
   if (j.contains("state_file")) c.state_file = string_at(j["state_file"], "state_file");

@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
+
+#include "common/host_port.hpp"
 
 namespace ignite::routing {
 
@@ -39,8 +42,8 @@ struct scaling {
 // Exactly one source is set: endpoints, command or image_ref.
 struct version_spec {
   unsigned version = 0;
-  std::vector<std::string> endpoints;  // "host:port"
-  std::vector<std::string> command;    // argv
+  std::vector<common::host_port> endpoints;
+  std::vector<std::string> command;  // argv
   std::string image_ref;
   std::string registry_secret_ref;
 };
@@ -58,10 +61,11 @@ struct app_spec {
   const version_spec* active() const;
 };
 
+// Listener addresses are IP literals: what the config accepts is what start-up can bind.
 struct listen_spec {
-  std::string http = "127.0.0.1:8080";
-  std::string https;  // empty: no https listener
-  std::string admin = "127.0.0.1:9090";
+  common::host_port http{"127.0.0.1", 8080};
+  std::optional<common::host_port> https;  // none: no https listener
+  common::host_port admin{"127.0.0.1", 9090};
 };
 
 struct tls_certificate {

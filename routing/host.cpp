@@ -1,20 +1,16 @@
 #include "routing/host.hpp"
 
+#include "common/strings.hpp"
+
 namespace ignite::routing {
 
 namespace {
 
-constexpr char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals_lower(std::string_view text, std::string_view lower_text) noexcept {
-  if (text.size() != lower_text.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if (lower(text[i]) != lower_text[i]) return false;
-  return true;
-}
+using common::iequals;
+using common::lower;
 
 bool starts_with_scheme(std::string_view target, std::string_view scheme) noexcept {
-  return target.size() > scheme.size() && iequals_lower(target.substr(0, scheme.size()), scheme);
+  return target.size() > scheme.size() && common::istarts_with(target, scheme);
 }
 
 }  // namespace
@@ -32,7 +28,7 @@ std::optional<host_label> label_of_host(std::string_view host, std::string_view 
   // host = label "." domain
   if (host.size() < domain.size() + 2) return std::nullopt;
   auto label_size = host.size() - domain.size() - 1;
-  if (host[label_size] != '.' || !iequals_lower(host.substr(label_size + 1), domain)) return std::nullopt;
+  if (host[label_size] != '.' || !iequals(host.substr(label_size + 1), domain)) return std::nullopt;
   if (label_size > host_label::max_size) return std::nullopt;
   host_label out;
   for (std::size_t i = 0; i < label_size; ++i) {

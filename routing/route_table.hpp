@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/strings.hpp"
 #include "routing/config.hpp"
 
 namespace ignite::routing {
@@ -42,13 +43,9 @@ class route_table {
   const std::vector<std::unique_ptr<app_route>>& apps() const noexcept { return apps_; }
 
  private:
-  struct string_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-  };
   std::string domain_;
   std::vector<std::unique_ptr<app_route>> apps_;  // stable addresses for version_route::app
-  std::unordered_map<std::string, const app_route*, string_hash, std::equal_to<>> by_label_;
+  std::unordered_map<std::string, const app_route*, common::string_hash, std::equal_to<>> by_label_;
   std::size_t version_count_ = 0;
 };
 

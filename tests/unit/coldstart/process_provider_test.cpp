@@ -28,9 +28,9 @@ constexpr auto k_cap = 10s;
 // Records pod events from the provider's thread; tests wait on them with a cap.
 class recorded_events final : public pod_events {
  public:
-  void on_ready(pod_id id, const std::string& host, std::uint16_t port) override {
+  void on_ready(pod_id id, const endpoint& at) override {
     std::lock_guard lock(mutex_);
-    ready_[id] = host + ":" + std::to_string(port);
+    ready_[id] = at.address().to_string() + ":" + std::to_string(at.port());
     changed_.notify_all();
   }
   void on_exit(pod_id id, const pod_exit& how) override {

@@ -8,7 +8,7 @@
 #include <random>
 #include <string_view>
 
-namespace ignite::routing {
+namespace ignite::common {
 
 class ulid {
  public:
@@ -39,4 +39,4 @@ class ulid_generator {
 // True if `text` is 26 Crockford base32 characters whose first is 0-7 (the 128-bit limit).
 bool is_ulid(std::string_view text) noexcept;
 
-}  // namespace ignite::routing
+}  // namespace ignite::common

@@ -1,4 +1,4 @@
-#include "proxy/server.hpp"
+#include "app/server.hpp"
 
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -10,22 +10,18 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "proxy/access_log.hpp"
+#include "app/events.hpp"
+#include "common/log.hpp"
 #include "proxy/route_snapshot.hpp"
 
-namespace ignite::proxy {
+namespace ignite::app {
+
+using namespace ignite::proxy;
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 namespace {
-
-tcp::endpoint parse_listen(const std::string& address) {
-  auto colon = address.rfind(':');
-  auto host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return {net::ip::make_address(host), static_cast<unsigned short>(std::stoul(address.substr(colon + 1)))};
-}
 
 // One acceptor per worker on the same port: the kernel spreads new connections over
 // them (SO_REUSEPORT), so workers never share an accept queue or a lock.
@@ -51,32 +47,9 @@ void raise_descriptor_limit() {
 }
 
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  access_log::append_escaped(out, s);
-  return out + "\"";
-}
-
-// Pod output goes to the proxy's stderr as JSON lines, one per line the pod wrote.
-void log_pod_output(const coldstart::pod_output& out) {
-  std::string fields = "\"app\":" + json_string(out.spec.app_id) + ",\"version\":" + out.spec.version +
-                       ",\"pod\":" + std::to_string(out.id) + ",\"stream\":\"" + std::string(out.stream) +
-                       "\",\"line\":" + json_string(out.line);
-  access_log::event("pod_output", fields);
-}
-
-// Pod lifecycle lines: pod_starting, pod_ready, pod_stopping, pod_exited.
-void log_pod_note(const coldstart::pod_spec& spec, const coldstart::pod_note& note) {
-  using kind = coldstart::pod_note::kind;
-  const char* event = note.what == kind::starting   ? "pod_starting"
-                      : note.what == kind::ready    ? "pod_ready"
-                      : note.what == kind::stopping ? "pod_stopping"
-                                                    : "pod_exited";
-  const char* key = note.what == kind::ready ? "address" : note.what == kind::starting ? "endpoint" : "reason";
-  std::string fields =
-      "\"app\":" + json_string(spec.app_id) + ",\"version\":" + spec.version + ",\"pod\":" + std::to_string(note.pod);
-  if (!note.detail.empty()) fields += ",\"" + std::string(key) + "\":" + json_string(note.detail);
-  if (note.start_ms >= 0) fields += ",\"start_ms\":" + std::to_string(note.start_ms);
-  access_log::event(event, fields);
+  std::string out;
+  common::append_json_string(out, s);
+  return out;
 }
 
 }  // namespace
@@ -97,7 +70,7 @@ server::server(std::filesystem::path config_path, routing::config cfg)
       if (draining_ && shared_.connections.load() == 0) finish();
     });
   };
-  auto at = parse_listen(config_.listen.http);
+  tcp::endpoint at(net::ip::make_address(config_.listen.http.host), config_.listen.http.port);
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>(shared_, snapshot));
     acceptors_.push_back(open_acceptor(workers_.back()->context(), at));
@@ -138,7 +111,7 @@ int server::run() {
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   wait_for_signal();
-  access_log::event("listening", "\"listener\":\"http\",\"address\":" +
+  common::log_event("listening", "\"listener\":\"http\",\"address\":" +
                                      json_string(bound.address().to_string() + ":" + std::to_string(bound.port())) +
                                      ",\"threads\":" + std::to_string(workers_.size()));
   ctx_.run();
@@ -151,7 +124,7 @@ int server::run() {
     boost::asio::steady_timer pause(ctx_, std::chrono::milliseconds(5));
     pause.wait();
   }
-  access_log::event("stopped");
+  common::log_event("stopped");
   return 0;
 }
 
@@ -170,27 +143,27 @@ void server::reload() {
   try {
     auto cfg = routing::load_config_file(config_path_);
     if (cfg.listen.http != config_.listen.http || cfg.threads != config_.threads)
-      access_log::event("reload_warning", "\"message\":\"listen and threads take effect on restart\"");
+      common::log_event("reload_warning", "\"message\":\"listen and threads take effect on restart\"");
     auto snapshot = build_snapshot(cfg);
     for (auto& w : workers_) w->publish(snapshot);
     // Old versions' pools retire: requests in flight finish there, then their pods stop.
     pools_.commit();
     config_ = std::move(cfg);
-    access_log::event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
+    common::log_event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
   } catch (const std::exception& e) {
-    access_log::event("reload_failed", "\"error\":" + json_string(e.what()));
+    common::log_event("reload_failed", "\"error\":" + json_string(e.what()));
   }
 }
 
 void server::begin_drain() {
   if (draining_) return;
   draining_ = true;
-  access_log::event("draining", "\"connections\":" + std::to_string(shared_.connections.load()));
+  common::log_event("draining", "\"connections\":" + std::to_string(shared_.connections.load()));
   for (auto& w : workers_) w->begin_drain();
   drain_timer_.expires_after(config_.limits.drain_timeout);
   drain_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || finished_) return;
-    access_log::event("drain_timeout", "\"connections\":" + std::to_string(shared_.connections.load()));
+    common::log_event("drain_timeout", "\"connections\":" + std::to_string(shared_.connections.load()));
     finish();
   });
   if (shared_.connections.load() == 0) net::post(ctx_, [this] { finish(); });
@@ -204,4 +177,4 @@ void server::finish() {
   for (auto& w : workers_) w->stop();
 }
 
-}  // namespace ignite::proxy
+}  // namespace ignite::app

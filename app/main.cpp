@@ -6,7 +6,7 @@
 #include <exception>
 #include <string>
 
-#include "proxy/server.hpp"
+#include "app/server.hpp"
 #include "routing/config.hpp"
 
 namespace {
@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    ignite::proxy::server server(config_path, std::move(cfg));
+    ignite::app::server server(config_path, std::move(cfg));
     return server.run();
   } catch (const ignite::routing::config_error& e) {
     std::fprintf(stderr, "ignite-proxy: invalid config %s: %s\n", config_path.c_str(), e.what());

@@ -4,9 +4,11 @@
 // waiter that records its answer.
 
 #include <chrono>
+#include <initializer_list>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -15,6 +17,17 @@
 #include "coldstart/version_pool.hpp"
 
 namespace ignite::coldstart::testing {
+
+inline endpoint loopback(std::uint16_t port) { return {boost::asio::ip::address_v4::loopback(), port}; }
+inline std::string text(const endpoint& e) { return e.address().to_string() + ":" + std::to_string(e.port()); }
+
+// "127.0.0.1:9001", … as a version's endpoints.
+inline std::vector<common::host_port> endpoints_of(std::initializer_list<std::string_view> list) {
+  std::vector<common::host_port> out;
+  std::string why;
+  for (auto e : list) out.push_back(*common::parse_host_port(e, false, why));
+  return out;
+}
 
 class manual_clock final : public clock {
  public:

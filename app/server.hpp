@@ -19,7 +19,7 @@
 #include "proxy/worker.hpp"
 #include "routing/config.hpp"
 
-namespace ignite::proxy {
+namespace ignite::app {
 
 class server {
  public:
@@ -33,7 +33,7 @@ class server {
   int run();
 
  private:
-  std::shared_ptr<const route_snapshot> build_snapshot(const routing::config& cfg);
+  std::shared_ptr<const proxy::route_snapshot> build_snapshot(const routing::config& cfg);
   void wait_for_signal();
   void reload();
   void begin_drain();
@@ -56,11 +56,11 @@ class server {
   coldstart::pool_registry pools_;
   std::thread supervisor_;
 
-  shared_state shared_;
-  std::vector<std::unique_ptr<worker>> workers_;
-  std::vector<tcp_acceptor> acceptors_;  // handed to workers by run()
+  proxy::shared_state shared_;
+  std::vector<std::unique_ptr<proxy::worker>> workers_;
+  std::vector<proxy::tcp_acceptor> acceptors_;  // handed to workers by run()
   bool draining_ = false;
   bool finished_ = false;
 };
 
-}  // namespace ignite::proxy
+}  // namespace ignite::app

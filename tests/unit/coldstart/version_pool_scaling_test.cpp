@@ -22,7 +22,7 @@ using namespace ignite::coldstart::testing;
 
 class version_pool_scaling_test : public ::testing::Test {
  protected:
-  std::shared_ptr<version_pool> make(pool_settings s, std::vector<std::string> endpoints = {}) {
+  std::shared_ptr<version_pool> make(pool_settings s, std::vector<common::host_port> endpoints = {}) {
     pod_spec spec;
     spec.app_id = "acme-corp:greeter";
     spec.version = "1";
@@ -54,10 +54,10 @@ TEST_F(version_pool_scaling_test, first_request_starts_a_pod_and_gets_it_when_it
   EXPECT_EQ(w->calls, 0);
 
   clock_.advance(250ms);
-  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids()[0], loopback(41000));
   ASSERT_EQ(w->calls, 1);
   ASSERT_TRUE(w->got);
-  EXPECT_EQ(w->got->address, "127.0.0.1:41000");
+  EXPECT_EQ(text(w->got->address), "127.0.0.1:41000");
   EXPECT_TRUE(w->got->cold_start);
   auto s = pool->stats();
   EXPECT_EQ(s.cold_starts, 1u);
@@ -76,7 +76,7 @@ TEST_F(version_pool_scaling_test, a_burst_with_no_concurrency_limit_is_served_by
   std::vector<std::shared_ptr<recording_waiter>> waiters;
   for (int i = 0; i < 200; ++i) waiters.push_back(hold(*pool));
   ASSERT_EQ(provider_.started().size(), 1u);
-  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids()[0], loopback(41000));
   for (auto& w : waiters) {
     ASSERT_EQ(w->calls, 1);
     ASSERT_TRUE(w->got);
@@ -92,7 +92,7 @@ TEST_F(version_pool_scaling_test, held_requests_are_granted_in_arrival_order) {
   auto a = hold(*pool);
   auto b = hold(*pool);
   auto c = hold(*pool);
-  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   ASSERT_TRUE(a->got);
   EXPECT_FALSE(b->got);
   pool->release(a->got->pod);
@@ -110,7 +110,7 @@ TEST_F(version_pool_scaling_test, waiting_only_for_a_busy_pods_slot_is_not_a_col
   s.reserved_capacity = 1;
   auto pool = make(s);
   pool->activate();
-  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   grant first;
   ASSERT_EQ(pool->try_acquire(first), version_pool::acquire_result::granted);
   auto w = hold(*pool);
@@ -168,7 +168,7 @@ TEST_F(version_pool_scaling_test, a_start_failure_keeps_requests_another_startin
   EXPECT_EQ(a->calls, 0);
   ASSERT_EQ(b->calls, 1);
   EXPECT_TRUE(b->failed_with);
-  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
+  pool->on_ready(provider_.started_ids()[1], loopback(41001));
   EXPECT_TRUE(a->got);
 }
 
@@ -190,8 +190,8 @@ TEST_F(version_pool_scaling_test, requests_go_to_the_pod_with_the_fewest_in_flig
   auto pool = make(s);
   pool->activate();
   ASSERT_EQ(provider_.started().size(), 2u);
-  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
-  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
+  pool->on_ready(provider_.started_ids()[0], loopback(41000));
+  pool->on_ready(provider_.started_ids()[1], loopback(41001));
   std::vector<grant> grants(4);
   for (auto& g : grants) ASSERT_EQ(pool->try_acquire(g), version_pool::acquire_result::granted);
   auto on = [&](pod_id id) {
@@ -207,7 +207,7 @@ TEST_F(version_pool_scaling_test, an_idle_pod_is_stopped_after_idle_timeout_down
   auto pool = make(s);
   auto w = hold(*pool);
   auto id = provider_.started_ids().at(0);
-  pool->on_ready(id, "127.0.0.1", 41000);
+  pool->on_ready(id, loopback(41000));
   clock_.advance(5000ms);  // busy time does not count as idle
   pool->tick();
   EXPECT_TRUE(provider_.stopped().empty());
@@ -234,7 +234,7 @@ TEST_F(version_pool_scaling_test, reserved_capacity_starts_without_traffic_and_i
   EXPECT_TRUE(provider_.started().empty());
   pool->activate();
   ASSERT_EQ(provider_.started().size(), 1u);
-  pool->on_ready(provider_.started_ids()[0], "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids()[0], loopback(41000));
   clock_.advance(10s);
   pool->tick();
   EXPECT_TRUE(provider_.stopped().empty());
@@ -248,7 +248,7 @@ TEST_F(version_pool_scaling_test, reserved_capacity_is_restored_after_a_pod_dies
   s.reserved_capacity = 1;
   auto pool = make(s);
   pool->activate();
-  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   pool->on_exit(provider_.started_ids()[0], {"was killed by signal 9 (SIGKILL)", {}});
   EXPECT_EQ(provider_.started().size(), 2u);
 }
@@ -261,29 +261,29 @@ TEST_F(version_pool_scaling_test, a_pod_dying_while_serving_is_replaced_for_the_
   auto a = hold(*pool);
   auto b = hold(*pool);
   auto first = provider_.started_ids().at(0);
-  pool->on_ready(first, "127.0.0.1", 41000);
+  pool->on_ready(first, loopback(41000));
   ASSERT_TRUE(a->got);
   pool->on_exit(first, {"was killed by signal 11 (SIGSEGV)", {}});
   EXPECT_EQ(b->calls, 0) << "a request not yet sent to the dead pod is held again, not failed";
   ASSERT_EQ(provider_.started().size(), 2u);
   pool->release(a->got->pod);  // the failed request finishing is harmless
-  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 41001);
+  pool->on_ready(provider_.started_ids()[1], loopback(41001));
   ASSERT_TRUE(b->got);
-  EXPECT_EQ(b->got->address, "127.0.0.1:41001");
+  EXPECT_EQ(text(b->got->address), "127.0.0.1:41001");
 }
 
 TEST_F(version_pool_scaling_test, an_unreachable_pod_is_probed_and_not_granted_until_it_listens_again) {
   auto pool = make({});
   auto w = hold(*pool);
   auto id = provider_.started_ids().at(0);
-  pool->on_ready(id, "127.0.0.1", 41000);
+  pool->on_ready(id, loopback(41000));
   pool->unreachable(w->got->pod);
   EXPECT_EQ(provider_.probed(), std::vector<pod_id>{id});
   grant g;
   EXPECT_EQ(pool->try_acquire(g), version_pool::acquire_result::must_hold);
   auto again = hold(*pool);
   EXPECT_EQ(provider_.started().size(), 1u) << "the pod is starting again; no second pod";
-  pool->on_ready(id, "127.0.0.1", 41000);
+  pool->on_ready(id, loopback(41000));
   EXPECT_TRUE(again->got);
 }
 
@@ -292,14 +292,14 @@ TEST_F(version_pool_scaling_test, a_cancelled_request_is_never_called_back) {
   auto w = hold(*pool);
   EXPECT_TRUE(pool->cancel(w.get()));
   EXPECT_FALSE(pool->cancel(w.get()));
-  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   EXPECT_EQ(w->calls, 0);
 }
 
 TEST_F(version_pool_scaling_test, cancel_after_the_answer_reports_it_is_on_its_way) {
   auto pool = make({});
   auto w = hold(*pool);
-  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   EXPECT_FALSE(pool->cancel(w.get()));
   EXPECT_EQ(w->calls, 1);
 }
@@ -311,7 +311,7 @@ TEST_F(version_pool_scaling_test, timeout_message_names_the_cause) {
   auto pool = make(s);
   hold(*pool);
   EXPECT_EQ(pool->timeout_message(30000ms), "no pod listened on $PORT within 30 s");
-  pool->on_ready(provider_.started_ids().at(0), "127.0.0.1", 41000);
+  pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   hold(*pool);
   auto busy = pool->timeout_message(1500ms);
   EXPECT_NE(busy.find("busy for 1500 ms"), std::string::npos) << busy;
@@ -336,8 +336,8 @@ TEST_F(version_pool_scaling_test, retiring_stops_idle_pods_and_busy_ones_once_th
   auto pool = make(s);
   pool->activate();
   auto a = provider_.started_ids().at(0), b = provider_.started_ids().at(1);
-  pool->on_ready(a, "127.0.0.1", 41000);
-  pool->on_ready(b, "127.0.0.1", 41001);
+  pool->on_ready(a, loopback(41000));
+  pool->on_ready(b, loopback(41001));
   grant g;
   ASSERT_EQ(pool->try_acquire(g), version_pool::acquire_result::granted);
   pool->retire();
@@ -365,13 +365,13 @@ TEST_F(version_pool_scaling_test, stop_all_stops_every_pod_and_fails_held_reques
 TEST_F(version_pool_scaling_test, static_endpoints_are_all_probed_never_cold_and_never_idle_stopped) {
   pool_settings s;
   s.idle_timeout = 10ms;
-  auto pool = make(s, {"127.0.0.1:9001", "127.0.0.1:9002"});
+  auto pool = make(s, endpoints_of({"127.0.0.1:9001", "127.0.0.1:9002"}));
   auto w = hold(*pool);
   pool->activate();
   ASSERT_EQ(provider_.started().size(), 2u);
-  EXPECT_EQ(provider_.started()[0].second.endpoint, "127.0.0.1:9001");
-  EXPECT_EQ(provider_.started()[1].second.endpoint, "127.0.0.1:9002");
-  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 9002);
+  EXPECT_EQ(provider_.started()[0].second.endpoint.to_string(), "127.0.0.1:9001");
+  EXPECT_EQ(provider_.started()[1].second.endpoint.to_string(), "127.0.0.1:9002");
+  pool->on_ready(provider_.started_ids()[1], loopback(9002));
   ASSERT_TRUE(w->got);
   EXPECT_FALSE(w->got->cold_start);
   pool->release(w->got->pod);
@@ -383,7 +383,7 @@ TEST_F(version_pool_scaling_test, static_endpoints_are_all_probed_never_cold_and
 TEST_F(version_pool_scaling_test, a_version_without_a_provider_is_refused_at_once) {
   pod_spec spec;
   spec.image_ref = "registry.local/greeter:1";
-  auto pool = std::make_shared<version_pool>(pool_settings{}, spec, std::vector<std::string>{}, nullptr, clock_);
+  auto pool = std::make_shared<version_pool>(pool_settings{}, spec, std::vector<common::host_port>{}, nullptr, clock_);
   auto w = std::make_shared<recording_waiter>();
   grant g;
   refusal refused;
@@ -410,11 +410,11 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
   pod_spec spec;
   spec.app_id = "acme-corp:greeter";
   spec.version = "1";
-  auto pool = std::make_shared<version_pool>(pool_settings{}, spec, std::vector<std::string>{"127.0.0.1:9001"},
-                                             &provider_, clock_);
+  auto pool =
+      std::make_shared<version_pool>(pool_settings{}, spec, endpoints_of({"127.0.0.1:9001"}), &provider_, clock_);
   pool->activate();
   auto first = provider_.started_ids().at(0);
-  pool->on_ready(first, "127.0.0.1", 9001);
+  pool->on_ready(first, loopback(9001));
   pool->retire();
   ASSERT_EQ(provider_.stopped(), std::vector<pod_id>{first});
   pool->on_exit(first, {"stopped", {}});
@@ -425,7 +425,7 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
   refusal refused;
   ASSERT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.message;
   ASSERT_EQ(provider_.started().size(), 2u);
-  pool->on_ready(provider_.started_ids()[1], "127.0.0.1", 9001);
+  pool->on_ready(provider_.started_ids()[1], loopback(9001));
   ASSERT_TRUE(w->got);
   pool->release(w->got->pod);
   EXPECT_EQ(provider_.stopped().size(), 2u) << "and stopped again once idle";

@@ -1,6 +1,6 @@
-#include "routing/ulid.hpp"
+#include "common/ulid.hpp"
 
-namespace ignite::routing {
+namespace ignite::common {
 
 namespace {
 constexpr char k_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -39,4 +39,4 @@ bool is_ulid(std::string_view text) noexcept {
   return true;
 }
 
-}  // namespace ignite::routing
+}  // namespace ignite::common

@@ -28,7 +28,8 @@ using namespace std::chrono_literals;
 
 using namespace ignite::coldstart::testing;
 
-const std::vector<std::string> k_three = {"127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"};
+const std::vector<common::host_port> k_three = endpoints_of({"127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"});
+const std::set<std::string> k_three_text = {"127.0.0.1:9001", "127.0.0.1:9002", "127.0.0.1:9003"};
 
 pod_spec static_spec() {
   pod_spec s;
@@ -47,21 +48,19 @@ pod_spec command_spec() {
 
 class pool_test : public ::testing::Test {
  protected:
-  std::shared_ptr<version_pool> make(pool_settings settings, pod_spec spec, std::vector<std::string> endpoints) {
+  std::shared_ptr<version_pool> make(pool_settings settings, pod_spec spec, std::vector<common::host_port> endpoints) {
     return std::make_shared<version_pool>(settings, std::move(spec), std::move(endpoints), &provider_, clock_);
   }
 
   // A static pool over `endpoints` whose pods all listen, in endpoint order.
-  std::shared_ptr<version_pool> ready_static_pool(const std::vector<std::string>& endpoints,
+  std::shared_ptr<version_pool> ready_static_pool(const std::vector<common::host_port>& endpoints,
                                                   pool_settings settings = {}) {
     auto pool = make(settings, static_spec(), endpoints);
     pool->activate();
     auto started = provider_.started();
     EXPECT_EQ(started.size(), endpoints.size());
     for (const auto& [id, spec] : started) {
-      auto colon = spec.endpoint.rfind(':');
-      pool->on_ready(id, spec.endpoint.substr(0, colon),
-                     static_cast<std::uint16_t>(std::stoul(spec.endpoint.substr(colon + 1))));
+      pool->on_ready(id, loopback(spec.endpoint.port));
     }
     return pool;
   }
@@ -86,12 +85,12 @@ TEST_F(pool_test, activate_starts_one_pod_per_static_endpoint) {
   std::set<std::string> endpoints;
   std::set<pod_id> ids;
   for (const auto& [id, spec] : started) {
-    endpoints.insert(spec.endpoint);
+    endpoints.insert(spec.endpoint.to_string());
     ids.insert(id);
     EXPECT_EQ(spec.app_id, "acme-corp:greeter");
     EXPECT_EQ(spec.version, "1");
   }
-  EXPECT_EQ(endpoints, std::set<std::string>(k_three.begin(), k_three.end()));
+  EXPECT_EQ(endpoints, k_three_text);
   EXPECT_EQ(ids.size(), 3u);
 
   // Activating again does not start them twice.
@@ -107,9 +106,9 @@ TEST_F(pool_test, nothing_is_granted_before_a_pod_listens) {
 }
 
 TEST_F(pool_test, grant_carries_the_address_the_pod_listens_on) {
-  auto pool = ready_static_pool({"127.0.0.1:9001"});
+  auto pool = ready_static_pool(endpoints_of({"127.0.0.1:9001"}));
   auto g = acquire(*pool);
-  EXPECT_EQ(g.address, "127.0.0.1:9001");
+  EXPECT_EQ(text(g.address), "127.0.0.1:9001");
   EXPECT_EQ(g.pod, provider_.started_ids().at(0));
   EXPECT_FALSE(g.cold_start);
 }
@@ -121,8 +120,7 @@ TEST_F(pool_test, picks_the_pod_with_fewest_in_flight) {
   auto b = acquire(*pool);
   auto c = acquire(*pool);
   EXPECT_EQ((std::set<pod_id>{a.pod, b.pod, c.pod}).size(), 3u);
-  EXPECT_EQ((std::set<std::string>{a.address, b.address, c.address}),
-            std::set<std::string>(k_three.begin(), k_three.end()));
+  EXPECT_EQ((std::set<std::string>{text(a.address), text(b.address), text(c.address)}), k_three_text);
 
   // b's pod is now the only one with nothing in flight.
   pool->release(b.pod);
@@ -153,7 +151,7 @@ TEST_F(pool_test, fewest_in_flight_with_uneven_load) {
 }
 
 TEST_F(pool_test, unreachable_pod_is_skipped_until_it_listens_again) {
-  auto pool = ready_static_pool({"127.0.0.1:9001", "127.0.0.1:9002"});
+  auto pool = ready_static_pool(endpoints_of({"127.0.0.1:9001", "127.0.0.1:9002"}));
   auto first = acquire(*pool);
   pool->unreachable(first.pod);  // the connect was refused: the grant is given back
   EXPECT_EQ(provider_.probed(), std::vector<pod_id>{first.pod});
@@ -163,14 +161,14 @@ TEST_F(pool_test, unreachable_pod_is_skipped_until_it_listens_again) {
   EXPECT_EQ(pool->stats().ready, 1u);
 
   // Listening again, and idle, it is the least loaded one.
-  pool->on_ready(first.pod, "127.0.0.1", 9001);
+  pool->on_ready(first.pod, loopback(9001));
   auto back = acquire(*pool);
   EXPECT_EQ(back.pod, first.pod);
-  EXPECT_EQ(back.address, "127.0.0.1:9001");
+  EXPECT_EQ(text(back.address), "127.0.0.1:9001");
 }
 
 TEST_F(pool_test, must_hold_when_every_pod_is_unreachable) {
-  auto pool = ready_static_pool({"127.0.0.1:9001", "127.0.0.1:9002"});
+  auto pool = ready_static_pool(endpoints_of({"127.0.0.1:9001", "127.0.0.1:9002"}));
   auto a = acquire(*pool);
   auto b = acquire(*pool);
   ASSERT_NE(a.pod, b.pod);
@@ -185,20 +183,20 @@ TEST_F(pool_test, must_hold_when_every_pod_is_unreachable) {
   refusal refused;
   EXPECT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::must_hold);
   EXPECT_EQ(w->calls, 0);
-  pool->on_ready(b.pod, "127.0.0.1", 9002);
+  pool->on_ready(b.pod, loopback(9002));
   EXPECT_EQ(w->calls, 1);
   ASSERT_TRUE(w->got);
   EXPECT_EQ(w->got->pod, b.pod);
-  EXPECT_EQ(w->got->address, "127.0.0.1:9002");
+  EXPECT_EQ(text(w->got->address), "127.0.0.1:9002");
   EXPECT_FALSE(w->got->cold_start);
 }
 
 TEST_F(pool_test, release_of_an_unknown_pod_is_ignored) {
-  auto pool = ready_static_pool({"127.0.0.1:9001"});
+  auto pool = ready_static_pool(endpoints_of({"127.0.0.1:9001"}));
   pool->release(999999999);
   pool->unreachable(999999999);
   auto g = acquire(*pool);
-  EXPECT_EQ(g.address, "127.0.0.1:9001");
+  EXPECT_EQ(text(g.address), "127.0.0.1:9001");
 }
 
 TEST_F(pool_test, static_pods_are_not_stopped_when_idle) {
@@ -219,7 +217,7 @@ class registry_test : public ::testing::Test {
 
   // One generation with these (spec, endpoints) versions; returns their pools.
   std::vector<std::shared_ptr<version_pool>> generation(
-      const std::vector<std::pair<pod_spec, std::vector<std::string>>>& versions) {
+      const std::vector<std::pair<pod_spec, std::vector<common::host_port>>>& versions) {
     std::vector<std::shared_ptr<version_pool>> pools;
     registry_.begin();
     for (const auto& [spec, endpoints] : versions) pools.push_back(registry_.use(spec, endpoints, {}));
@@ -273,7 +271,7 @@ TEST_F(registry_test, a_version_left_out_of_a_generation_is_retired) {
 
 TEST_F(registry_test, changed_endpoints_make_a_new_pool_and_retire_the_old) {
   auto first = generation({{static_spec(), k_three}});
-  auto second = generation({{static_spec(), {"127.0.0.1:9001", "127.0.0.1:9004"}}});
+  auto second = generation({{static_spec(), endpoints_of({"127.0.0.1:9001", "127.0.0.1:9004"})}});
   ASSERT_EQ(second.size(), 1u);
   EXPECT_NE(first[0], second[0]);
   EXPECT_EQ(second[0]->spec().app_id, "acme-corp:greeter");

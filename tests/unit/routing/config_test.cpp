@@ -47,7 +47,8 @@ TEST(parse_config, minimal_config_is_accepted) {
   EXPECT_EQ(a.label(), "greeter-acme-corp");
   ASSERT_EQ(a.versions.size(), 1u);
   EXPECT_EQ(a.versions[0].version, 1u);
-  EXPECT_EQ(a.versions[0].endpoints, std::vector<std::string>{"127.0.0.1:9001"});
+  ASSERT_EQ(a.versions[0].endpoints.size(), 1u);
+  EXPECT_EQ(a.versions[0].endpoints[0].to_string(), "127.0.0.1:9001");
   EXPECT_EQ(a.active_version, 1u);
   ASSERT_NE(a.active(), nullptr);
   EXPECT_EQ(a.active()->version, 1u);
@@ -56,9 +57,9 @@ TEST(parse_config, minimal_config_is_accepted) {
 TEST(parse_config, empty_object_gives_every_default_of_the_design) {
   auto c = parse_config(json::object());
   EXPECT_EQ(c.domain, "ignite.dodil.cloud");
-  EXPECT_EQ(c.listen.http, "127.0.0.1:8080");
-  EXPECT_EQ(c.listen.https, "");
-  EXPECT_EQ(c.listen.admin, "127.0.0.1:9090");
+  EXPECT_EQ(c.listen.http.to_string(), "127.0.0.1:8080");
+  EXPECT_FALSE(c.listen.https.has_value());
+  EXPECT_EQ(c.listen.admin.to_string(), "127.0.0.1:9090");
   EXPECT_EQ(c.threads, 0u);
   EXPECT_TRUE(c.certificates.empty());
   EXPECT_EQ(c.admin_token_env, "IGNITE_ADMIN_TOKEN");
@@ -117,7 +118,7 @@ TEST(parse_config, the_design_example_is_accepted_as_written) {
                      "container_concurrency": 0, "idle_timeout_ms": 300000 } } ]
   })");
   auto c = parse_config(doc);
-  EXPECT_EQ(c.listen.https, "127.0.0.1:8443");
+  EXPECT_EQ(c.listen.https.value_or(common::host_port{}).to_string(), "127.0.0.1:8443");
   ASSERT_EQ(c.certificates.size(), 1u);
   EXPECT_EQ(c.certificates[0].cert_file, "c.pem");
   EXPECT_EQ(c.certificates[0].key_file, "k.pem");
@@ -456,7 +457,7 @@ TEST(parse_config, https_without_certificates_is_named) {
 
   doc["tls"] = {{"certificates", json::array({{{"cert_file", "c.pem"}, {"key_file", "k.pem"}}})}};
   auto c = parse_config(doc);
-  EXPECT_EQ(c.listen.https, "127.0.0.1:8443");
+  EXPECT_EQ(c.listen.https.value_or(common::host_port{}).to_string(), "127.0.0.1:8443");
   ASSERT_EQ(c.certificates.size(), 1u);
 }
 
@@ -475,7 +476,7 @@ TEST(parse_config, bad_listen_address_is_named) {
   // Port 0 is fine for listeners: tests bind to it.
   doc["listen"] = {{"http", "127.0.0.1:0"}, {"admin", "127.0.0.1:0"}};
   auto c = parse_config(doc);
-  EXPECT_EQ(c.listen.http, "127.0.0.1:0");
+  EXPECT_EQ(c.listen.http.to_string(), "127.0.0.1:0");
 }
 
 TEST(parse_config, threads_out_of_range_is_named) {

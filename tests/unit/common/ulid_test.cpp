@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "routing/ulid.hpp"
+#include "common/ulid.hpp"
 
-namespace ignite::routing {
+namespace ignite::common {
 namespace {
 
 constexpr std::string_view k_crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
@@ -157,4 +157,4 @@ TEST(is_ulid, rejects_characters_outside_crockford_base32) {
 }
 
 }  // namespace
-}  // namespace ignite::routing
+}  // namespace ignite::common

@@ -1,0 +1,321 @@
+#include "proxy/upstream_exchange.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <tuple>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include "proxy/deadlines.hpp"
+#include "proxy/held_request.hpp"
+#include "proxy/request_head_check.hpp"
+
+namespace ignite::proxy {
+
+namespace net = boost::asio;
+namespace http = boost::beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr auto k_use = net::as_tuple(net::use_awaitable);
+// Heads are read in pieces of this size, so what one read brings beyond the head
+// always fits the relay buffer.
+constexpr std::size_t k_head_read_size = 4096;
+static_assert(k_head_read_size <= upstream_limits::k_relay_buffer_bytes);
+
+std::string_view view(const boost::beast::flat_buffer& b) {
+  auto d = b.data();
+  return {static_cast<const char*>(d.data()), d.size()};
+}
+
+request_error refused(const coldstart::refusal& r) {
+  switch (r.why) {
+    case coldstart::failure::overloaded:
+      return request_error::from_proxy(proxy_error::overloaded, r.message);
+    case coldstart::failure::no_source:
+      return request_error::from_proxy(proxy_error::pod_start_failed, r.message);
+    case coldstart::failure::pod_start_failed:
+      break;
+  }
+  return request_error::from_pod(proxy_error::pod_start_failed, true, r.message);
+}
+
+}  // namespace
+
+upstream_exchange::upstream_exchange(upstream_pool& connections, coldstart::version_pool& pool,
+                                     const routing::limits& limits, clock::time_point start, watchdog& dog,
+                                     std::pmr::memory_resource* arena)
+    : connections_(connections), pool_(pool), limits_(limits), start_(start), dog_(dog), arena_(arena) {}
+
+upstream_exchange::~upstream_exchange() {
+  if (held_) {
+    if (!held_->answered()) {
+      if (!pool_.cancel(held_.get())) held_->orphan();  // its answer is on the way
+    } else if (held_->grant()) {
+      pool_.release(held_->grant()->pod);
+    }
+  }
+  if (grant_.pod) pool_.release(grant_.pod);
+}
+
+void upstream_exchange::cancel(cancel_reason why) {
+  cancelled_ = why;
+  if (held_) held_->wake().cancel();
+  boost::system::error_code ignored;
+  if (conn_) conn_->socket.cancel(ignored);
+}
+
+void upstream_exchange::drop_connection() {
+  conn_.reset();  // closes the socket: a connection in an unknown state is never reused
+}
+
+request_error upstream_exchange::failed(proxy_error kind, std::string_view message, bool retry_safe) {
+  drop_connection();
+  if (cancelled_ == cancel_reason::client_gone)
+    return request_error::from_client(proxy_error::client_closed, "the client went away while the app answered");
+  return request_error::from_pod(kind, retry_safe, std::string(message));
+}
+
+// ---- acquire_pod -----------------------------------------------------------------------
+
+net::awaitable<request_error> upstream_exchange::acquire_pod() {
+  using coldstart::version_pool;
+  if (pool_.try_acquire(grant_) == version_pool::acquire_result::granted) co_return request_error{};
+  held_ = std::make_shared<held_request>(connections_.executor(), pool_.shared_from_this());
+  coldstart::refusal refusal;
+  switch (pool_.hold(held_, grant_, refusal)) {
+    case version_pool::acquire_result::granted:
+      held_.reset();
+      co_return request_error{};
+    case version_pool::acquire_result::rejected:
+      held_.reset();
+      co_return refused(refusal);
+    case version_pool::acquire_result::must_hold:
+      break;
+  }
+  dog_.set_deadline(deadlines::hold(start_, limits_));
+  co_await held_->wake().async_wait(k_use);
+  if (!held_->answered() && pool_.cancel(held_.get())) {
+    // Cancelled while still queued: the pool will never answer.
+    held_.reset();
+    if (cancelled_ == cancel_reason::client_gone)
+      co_return request_error::from_client(proxy_error::client_closed, "the client went away while held");
+    co_return request_error::from_pod(proxy_error::cold_start_timeout, true,
+                                      pool_.timeout_message(limits_.cold_start_timeout));
+  }
+  // The answer is on its way to this executor (or here already): take it.
+  while (!held_->answered()) co_await held_->wake().async_wait(k_use);
+  auto held = std::move(held_);
+  if (!held->grant()) {
+    coldstart::refusal r{held->failure_kind(), held->message()};
+    co_return refused(r);
+  }
+  grant_ = *held->grant();
+  if (cancelled_ != cancel_reason::none) {
+    // The grant came as the deadline passed (or the client left): hand it back.
+    pool_.release(grant_.pod);
+    grant_.pod = 0;
+    if (cancelled_ == cancel_reason::client_gone)
+      co_return request_error::from_client(proxy_error::client_closed, "the client went away while held");
+    co_return request_error::from_pod(proxy_error::cold_start_timeout, true,
+                                      pool_.timeout_message(limits_.cold_start_timeout));
+  }
+  co_return request_error{};
+}
+
+// ---- connect ----------------------------------------------------------------------------
+
+net::awaitable<request_error> upstream_exchange::connect() {
+  const auto give_up = deadlines::hold(start_, limits_);
+  for (;;) {
+    if (auto e = co_await acquire_pod()) co_return e;
+    cold_start_ = cold_start_ || grant_.cold_start;
+    if ((conn_ = connections_.take(grant_.address))) co_return request_error{};
+    conn_ = connections_.make();
+    boost::system::error_code ec;
+    conn_->socket.open(grant_.address.protocol(), ec);
+    if (!ec) {
+      dog_.set_deadline(deadlines::connect_attempt(clock::now(), start_, limits_));
+      std::tie(ec) = co_await conn_->socket.async_connect(grant_.address, k_use);
+    }
+    if (cancelled_ == cancel_reason::client_gone)
+      co_return failed(proxy_error::client_closed, "the client went away while connecting", true);
+    if (!ec) {
+      conn_->socket.set_option(tcp::no_delay(true), ec);
+      connections_.stats().connects.fetch_add(1, std::memory_order_relaxed);
+      co_return request_error{};
+    }
+    // Refused, or this attempt timed out. Nothing of the request was written, so it
+    // cannot run twice: the pod goes back to being probed and the request asks again.
+    drop_connection();
+    pool_.unreachable(grant_.pod);
+    grant_.pod = 0;
+    cancelled_ = cancel_reason::none;
+    if (clock::now() >= give_up)
+      co_return request_error::from_pod(proxy_error::cold_start_timeout, true,
+                                        pool_.timeout_message(limits_.cold_start_timeout));
+  }
+}
+
+// ---- send_request ----------------------------------------------------------------------
+
+net::awaitable<request_error> upstream_exchange::send_request(std::string_view head, std::string_view body) {
+  dog_.set_deadline(deadlines::answer(start_, limits_));
+  std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(body)};
+  auto [ec, n] = co_await net::async_write(conn_->socket, out, k_use);
+  if (ec) {
+    if (cancelled_ == cancel_reason::timeout)
+      co_return failed(proxy_error::upstream_timeout, "the app did not take the request within request_timeout_ms");
+    co_return failed(proxy_error::upstream_error, "the app closed the connection before taking the request");
+  }
+  co_return request_error{};
+}
+
+// ---- read_response_head ----------------------------------------------------------------
+
+net::awaitable<request_error> upstream_exchange::read_response_head() {
+  for (;;) {
+    if (auto e = co_await read_head_once()) co_return e;
+    auto status = response_->get().result_int();
+    if (status == 101) co_return failed(proxy_error::upstream_error, "the app switched protocols");
+    if (status >= 200) break;  // interim 1xx answers are skipped
+  }
+  auto& p = *response_;
+  if (p.is_done()) {
+    framing_ = framing::none;
+    done_ = true;
+  } else if (p.chunked()) {
+    framing_ = framing::chunked;
+    chunks_.emplace(chunked_decoder::limits{.max_chunk_line = k_max_chunk_line,
+                                            .max_trailer_bytes = upstream_limits::k_relay_buffer_bytes,
+                                            .max_trailer_fields = k_max_header_fields});
+  } else if (p.content_length()) {
+    framing_ = framing::length;
+    remaining_ = *p.content_length();
+  } else {
+    framing_ = framing::until_close;
+  }
+  // The body bytes that came with the head move to the front of the relay buffer.
+  relay_.emplace(connections_.relay_blocks());
+  end_ = conn_->buffer.size();
+  std::memcpy(relay_->get(), conn_->buffer.data().data(), end_);
+  conn_->buffer.consume(end_);
+  begin_ = 0;
+  co_return request_error{};
+}
+
+// The pod's head, bounded by k_max_response_head_bytes, read as raw bytes and then
+// handed to Beast's parser whole: Beast never reads from the pod itself, so nothing a
+// pod sends reaches a code path that could throw.
+net::awaitable<request_error> upstream_exchange::read_head_once() {
+  auto& buffer = conn_->buffer;
+  std::size_t scanned = 0;
+  std::size_t head_size = 0;
+  while (!(head_size = find_head_end(view(buffer), scanned))) {
+    if (buffer.size() >= k_max_response_head_bytes)
+      co_return failed(proxy_error::upstream_error, "the app's response head is larger than 64 KiB");
+    auto want = std::min(k_head_read_size, k_max_response_head_bytes - buffer.size());
+    auto [ec, n] = co_await conn_->socket.async_read_some(buffer.prepare(want), k_use);
+    if (ec) {
+      if (cancelled_ == cancel_reason::timeout)
+        co_return failed(proxy_error::upstream_timeout, "the app did not answer within request_timeout_ms");
+      co_return failed(proxy_error::upstream_error, "the app closed the connection without answering");
+    }
+    buffer.commit(n);
+  }
+  if (head_size > k_max_response_head_bytes)
+    co_return failed(proxy_error::upstream_error, "the app's response head is larger than 64 KiB");
+  auto& p = response_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(arena_)));
+  p.eager(false);
+  p.header_limit(static_cast<std::uint32_t>(k_max_response_head_bytes));
+  boost::system::error_code ec;
+  auto used = p.put(net::buffer(buffer.data().data(), head_size), ec);
+  if (ec || !p.is_header_done()) co_return failed(proxy_error::upstream_error, "the app sent an invalid response head");
+  buffer.consume(used);
+  co_return request_error{};
+}
+
+// ---- read_body -------------------------------------------------------------------------
+
+net::awaitable<request_error> upstream_exchange::read_body(body_piece& out, bool wait) {
+  out.count = 0;
+  out.done = false;
+  char* const buf = relay_->get();
+  constexpr std::size_t cap = upstream_limits::k_relay_buffer_bytes;
+  for (;;) {
+    // Decode what is buffered into spans of body data.
+    while (!done_ && out.count < k_max_pieces && begin_ < end_) {
+      std::string_view avail(buf + begin_, end_ - begin_);
+      if (framing_ == framing::chunked) {
+        std::size_t used = 0;
+        std::string_view data;
+        auto status = chunks_->next(avail, used, data);
+        begin_ += used;
+        if (status == chunked_decoder::status::data) {
+          out.data[out.count++] = data;
+          continue;
+        }
+        if (status == chunked_decoder::status::done) {
+          done_ = true;
+          break;
+        }
+        if (chunked_decoder::is_error(status))
+          co_return failed(proxy_error::upstream_error, status == chunked_decoder::status::trailer_too_large
+                                                            ? "the app's trailers are too large"
+                                                        : status == chunked_decoder::status::chunk_line_too_long
+                                                            ? "the app's chunk line is too long"
+                                                            : "the app sent a malformed chunked body");
+        break;  // need_more
+      }
+      auto n = framing_ == framing::length ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, avail.size()))
+                                           : avail.size();
+      out.data[out.count++] = avail.substr(0, n);
+      begin_ += n;
+      if (framing_ == framing::length) {
+        remaining_ -= n;
+        done_ = remaining_ == 0;
+      }
+    }
+    if (done_) {
+      out.done = true;
+      co_return request_error{};
+    }
+    if (out.count > 0 || !wait) co_return request_error{};
+    // Nothing decodable is buffered: keep a partial line at the front and read more.
+    if (begin_ == end_) begin_ = end_ = 0;
+    if (begin_ > 0) {
+      std::memmove(buf, buf + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+    }
+    // Only a trailer line can fill the buffer without completing: chunk-size lines are
+    // bounded far below it.
+    if (end_ == cap) co_return failed(proxy_error::upstream_error, "the app's trailers are too large");
+    auto [ec, n] = co_await conn_->socket.async_read_some(net::buffer(buf + end_, cap - end_), k_use);
+    if (ec == net::error::eof && framing_ == framing::until_close) {
+      done_ = true;
+      drop_connection();  // the end of the answer was the end of the connection
+      out.done = true;
+      co_return request_error{};
+    }
+    if (ec) {
+      if (cancelled_ == cancel_reason::timeout)
+        co_return failed(proxy_error::upstream_timeout, "the app did not finish its answer within request_timeout_ms");
+      co_return failed(proxy_error::upstream_error, "the app closed the connection before its answer was complete");
+    }
+    end_ += n;
+  }
+}
+
+void upstream_exchange::finish() {
+  // Bytes after a complete answer mean the stream is out of step: never reused.
+  if (conn_ && done_ && response_ && response_->keep_alive() && begin_ == end_ && cancelled_ == cancel_reason::none)
+    connections_.give_back(grant_.address, std::move(conn_));
+  drop_connection();
+  relay_.reset();
+}
+
+}  // namespace ignite::proxy
