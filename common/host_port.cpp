@@ -24,7 +24,9 @@ std::optional<host_port> parse_host_port(std::string_view text, bool allow_port_
   }
   auto host = text.substr(0, colon);
   if (host.front() == '[') {
-    if (host.size() < 3 || host.back() != ']' || !is_ip_literal(host.substr(1, host.size() - 2))) {
+    // Brackets are for IPv6 literals only (RFC 3986 3.2.2).
+    auto inner = host.size() >= 3 ? host.substr(1, host.size() - 2) : std::string_view{};
+    if (host.back() != ']' || inner.find(':') == std::string_view::npos || !is_ip_literal(inner)) {
       why = "an IPv6 address must be written in brackets, like [::1]:9001";
       return std::nullopt;
     }
