@@ -1,5 +1,5 @@
-// The proxy's own error answers (DESIGN.md error table, behaviour.md "Errors made by the
-// proxy"): framing 400s, 404s, 405, 408, 413, 431, their JSON shape, and the check order.
+// The proxy's own error answers (DESIGN.md, the error table under "What reaches the
+// client"): framing 400s, 404s, 405, 408, 413, 431, their JSON shape, and the check order.
 #include <cctype>
 #include <string>
 

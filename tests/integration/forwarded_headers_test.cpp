@@ -1,5 +1,5 @@
-// What reaches the pod and what comes back (behaviour.md "What the pod receives" /
-// "What the client receives"): x-ignite-* injection, hop-by-hop removal, X-Forwarded-*,
+// What reaches the pod and what comes back (DESIGN.md, "What reaches the pod" and "What
+// reaches the client"): x-ignite-* injection, hop-by-hop removal, X-Forwarded-*,
 // Expect: 100-continue, de-chunking.
 #include <algorithm>
 #include <set>

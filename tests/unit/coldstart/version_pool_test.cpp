@@ -1,8 +1,8 @@
 // Where a version's requests go: the ready pod with the fewest in flight, pods that
-// refused a connection skipped until they listen again, holding when nothing is ready;
-// and the registry that keeps pools across config generations. (Scaling, hold queues
-// and cold starts: version_pool_scaling_test.cpp.) No sockets, no processes: a
-// recording provider and a manual clock.
+// refused a connection skipped until they listen again, holding when nothing is ready.
+// (Scaling, hold queues and cold starts: version_pool_scaling_test.cpp; the registry
+// of pools across config generations: pool_registry_test.cpp.) No sockets, no
+// processes: a recording provider and a manual clock.
 #include <chrono>
 #include <map>
 #include <memory>
@@ -17,7 +17,6 @@
 
 #include "coldstart/clock.hpp"
 #include "coldstart/pod_provider.hpp"
-#include "coldstart/pool_registry.hpp"
 #include "coldstart/version_pool.hpp"
 #include "pool_doubles.hpp"
 
@@ -35,14 +34,6 @@ pod_spec static_spec() {
   pod_spec s;
   s.app_id = "acme-corp:greeter";
   s.version = "1";
-  return s;
-}
-
-pod_spec command_spec() {
-  pod_spec s;
-  s.app_id = "acme-corp:greeter";
-  s.version = "2";
-  s.command = {"./server", "--quiet"};
   return s;
 }
 
@@ -207,114 +198,6 @@ TEST_F(pool_test, static_pods_are_not_stopped_when_idle) {
   pool->tick();
   EXPECT_TRUE(provider_.stopped().empty());
   EXPECT_EQ(pool->stats().ready, 3u);
-}
-
-// --- pool_registry --------------------------------------------------------------------
-
-class registry_test : public ::testing::Test {
- protected:
-  registry_test() : registry_(providers{&endpoints_, &commands_, nullptr}, clock_) {}
-
-  // One generation with these (spec, endpoints) versions; returns their pools.
-  std::vector<std::shared_ptr<version_pool>> generation(
-      const std::vector<std::pair<pod_spec, std::vector<common::host_port>>>& versions) {
-    std::vector<std::shared_ptr<version_pool>> pools;
-    registry_.begin();
-    for (const auto& [spec, endpoints] : versions) pools.push_back(registry_.use(spec, endpoints, {}));
-    registry_.commit();
-    return pools;
-  }
-
-  manual_clock clock_;
-  recording_provider endpoints_;
-  recording_provider commands_;
-  pool_registry registry_;
-};
-
-TEST_F(registry_test, same_source_and_endpoints_keep_the_same_pool) {
-  auto first = generation({{static_spec(), k_three}});
-  auto second = generation({{static_spec(), k_three}});
-  ASSERT_EQ(first.size(), 1u);
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(first[0], second[0]);
-  // The pods were started once, by the first generation.
-  EXPECT_EQ(endpoints_.started().size(), 3u);
-  EXPECT_TRUE(endpoints_.stopped().empty());
-  EXPECT_EQ(registry_.pools().size(), 1u);
-}
-
-TEST_F(registry_test, changed_scaling_settings_keep_the_same_pool) {
-  registry_.begin();
-  auto first = registry_.use(command_spec(), {}, pool_settings{});
-  registry_.commit();
-  pool_settings s;
-  s.reserved_capacity = 1;
-  registry_.begin();
-  auto second = registry_.use(command_spec(), {}, s);
-  registry_.commit();
-  EXPECT_EQ(first, second);
-  // The new settings apply at once: reserved capacity is started.
-  EXPECT_EQ(commands_.started().size(), 1u);
-}
-
-TEST_F(registry_test, a_version_left_out_of_a_generation_is_retired) {
-  auto first = generation({{static_spec(), k_three}});
-  generation({});
-  EXPECT_EQ(endpoints_.stopped().size(), 3u);
-  EXPECT_EQ(registry_.pools().size(), 1u);  // kept until it has finished
-  for (const auto& [id, spec] : endpoints_.started()) first[0]->on_exit(id, pod_exit{"stopped", {}});
-  EXPECT_TRUE(first[0]->finished());
-  registry_.tick();
-  EXPECT_TRUE(registry_.pools().empty());
-  EXPECT_TRUE(registry_.all_stopped());
-}
-
-TEST_F(registry_test, changed_endpoints_make_a_new_pool_and_retire_the_old) {
-  auto first = generation({{static_spec(), k_three}});
-  auto second = generation({{static_spec(), endpoints_of({"127.0.0.1:9001", "127.0.0.1:9004"})}});
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_NE(first[0], second[0]);
-  EXPECT_EQ(second[0]->spec().app_id, "acme-corp:greeter");
-  // The old pool's idle pods are stopped; the new pool started its own.
-  EXPECT_EQ(endpoints_.stopped().size(), 3u);
-  EXPECT_EQ(endpoints_.started().size(), 5u);
-}
-
-TEST_F(registry_test, other_versions_and_sources_get_their_own_pools) {
-  auto v2 = static_spec();
-  v2.version = "2";
-  auto pools = generation({{static_spec(), k_three}, {v2, k_three}, {command_spec(), {}}});
-  ASSERT_EQ(pools.size(), 3u);
-  EXPECT_NE(pools[0], pools[1]);
-  EXPECT_NE(pools[1], pools[2]);
-  EXPECT_NE(pools[0], pools[2]);
-  EXPECT_EQ(registry_.pools().size(), 3u);
-  // Static versions go to the endpoints provider, commands to the process provider
-  // (which, with no reserved capacity, starts nothing yet).
-  EXPECT_EQ(endpoints_.started().size(), 6u);
-  EXPECT_TRUE(commands_.started().empty());
-
-  auto again = generation({{static_spec(), k_three}, {v2, k_three}, {command_spec(), {}}});
-  EXPECT_EQ(again, pools);
-}
-
-TEST_F(registry_test, changed_command_makes_a_new_pool) {
-  auto first = generation({{command_spec(), {}}});
-  auto changed = command_spec();
-  changed.command.push_back("--verbose");
-  auto second = generation({{changed, {}}});
-  EXPECT_NE(first[0], second[0]);
-}
-
-TEST_F(registry_test, image_version_without_image_provider_is_refused_when_held) {
-  pod_spec image = static_spec();
-  image.image_ref = "ghcr.io/acme/greeter:1";
-  auto pools = generation({{image, {}}});
-  auto w = std::make_shared<recording_waiter>();
-  grant g;
-  refusal refused;
-  EXPECT_EQ(pools[0]->hold(w, g, refused), version_pool::acquire_result::rejected);
-  EXPECT_FALSE(refused.message.empty());
 }
 
 }  // namespace
