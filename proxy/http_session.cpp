@@ -227,7 +227,8 @@ net::awaitable<bool> http_session<Stream>::serve() {
     e = co_await read_head(x);
     if (!e) e = check_head(x);
     if (!e) e = route(x);
-    if (!e) e = co_await read_body(x);
+    // Coroutine calls cost; a body that came with its head is taken without one.
+    if (!e && !x.body_done && !take_buffered_body(x)) e = co_await read_body(x);
     if (!e) e = co_await forward(x);
   } catch (const std::length_error& ex) {
     fault = "length_error";
@@ -350,6 +351,19 @@ request_error http_session<Stream>::route(request_context& x) {
 
 // ---- read_body ----------------------------------------------------------------------------
 
+// A Content-Length body that is already buffered, taken without suspending. False: the
+// body needs reading (or is chunked, or awaits a 100-continue).
+template <class Stream>
+bool http_session<Stream>::take_buffered_body(request_context& x) {
+  if (x.facts.chunked) return false;
+  const auto length = *x.parser->content_length();
+  if (buffer_.size() < length) return false;
+  x.body.assign(static_cast<const char*>(buffer_.data().data()), static_cast<std::size_t>(length));
+  buffer_.consume(static_cast<std::size_t>(length));
+  x.body_done = true;
+  return true;
+}
+
 template <class Stream>
 net::awaitable<request_error> http_session<Stream>::read_body(request_context& x) {
   if (x.body_done) co_return request_error{};
@@ -428,7 +442,8 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   const auto& limits = x.snapshot->limits();
   auto& up = x.upstream.emplace(worker_.upstream(), *x.snapshot->pool(*x.version), limits, x.start, *this, &x.arena);
   watched_ = &up;
-  if (auto e = co_await up.connect()) co_return e;
+  if (!up.try_connect_pooled())
+    if (auto e = co_await up.connect()) co_return e;
   x.cold_start = up.cold_start();
 
   std::string head;
@@ -492,7 +507,13 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
   for (bool first = true;; first = false) {
     // The first look takes only what came with the head: a pod that streams and pauses
     // gets its head to the client at once.
-    if (auto e = co_await up.read_body(piece, !first)) co_return e;
+    // (Not a conditional expression around co_await: GCC 12 miscompiles that.)
+    request_error e;
+    if (first)
+      e = up.take_body(piece);
+    else
+      e = co_await up.read_body(piece);
+    if (e) co_return e;
     std::size_t count = 0;
     if (!x.response_started) out[count++] = net::buffer(head);
     for (std::size_t i = 0; i < piece.count; ++i) {

@@ -70,6 +70,7 @@ class http_session final : public session_base,
   boost::asio::awaitable<request_error> read_head(request_context& x);
   request_error check_head(request_context& x);
   request_error route(request_context& x);
+  bool take_buffered_body(request_context& x);
   boost::asio::awaitable<request_error> read_body(request_context& x);
   boost::asio::awaitable<request_error> forward(request_context& x);
   boost::asio::awaitable<request_error> relay_response(request_context& x);

@@ -1,5 +1,6 @@
 #include "proxy/request_head_check.hpp"
 
+#include <array>
 #include <cstring>
 
 #include "common/strings.hpp"
@@ -10,11 +11,25 @@ using common::iequals;
 
 namespace {
 
-// tchar (RFC 9110 5.6.2): the characters a field name may have.
-bool is_token_char(char c) noexcept {
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-  return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+// Per-byte classes, looked up once per byte: this runs over every byte of every head.
+enum char_class : unsigned char {
+  k_token = 1,      // tchar (RFC 9110 5.6.2): may appear in a field name
+  k_value_ctl = 2,  // a control byte a field value may not hold (all but HTAB, and DEL)
+};
+
+constexpr std::array<unsigned char, 256> make_classes() {
+  std::array<unsigned char, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    bool token = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    for (char p : std::string_view("!#$%&'*+-.^_`|~")) token = token || c == static_cast<unsigned char>(p);
+    t[c] =
+        static_cast<unsigned char>((token ? k_token : 0) | (((c < 0x20 && c != '\t') || c == 0x7f) ? k_value_ctl : 0));
+  }
+  return t;
 }
+constexpr auto k_classes = make_classes();
+
+constexpr bool has(char c, char_class k) noexcept { return k_classes[static_cast<unsigned char>(c)] & k; }
 
 head_facts fail(proxy_error e, std::string_view why) noexcept {
   head_facts f;
@@ -53,16 +68,13 @@ field_line check_field_line(std::string_view line) noexcept {
   if (colon == std::string_view::npos || colon == 0) return refuse(proxy_error::bad_request, "malformed header field");
   auto name = line.substr(0, colon);
   for (char c : name) {
-    if (is_token_char(c)) continue;
+    if (has(c, k_token)) continue;
     if (c == ' ' || c == '\t') return refuse(proxy_error::bad_request, "whitespace before ':' in a header field");
     return refuse(proxy_error::bad_request, "invalid character in a header field name");
   }
   auto value = common::trim_ows(line.substr(colon + 1));
-  for (char c : value) {
-    auto u = static_cast<unsigned char>(c);
-    if ((u < 0x20 && c != '\t') || u == 0x7f)
-      return refuse(proxy_error::bad_request, "control character in a header field value");
-  }
+  for (char c : value)
+    if (has(c, k_value_ctl)) return refuse(proxy_error::bad_request, "control character in a header field value");
   if (name.size() > k_max_field_part_bytes || value.size() > k_max_field_part_bytes)
     return refuse(proxy_error::headers_too_large, "a header field is longer than 65533 bytes");
   f.name = name;
@@ -82,8 +94,9 @@ head_facts check_request_head(std::string_view head) noexcept {
     if (nl == 0 || head[nl - 1] != '\r') return fail(proxy_error::bad_request, "bare LF in request head");
     auto line = head.substr(0, nl - 1);
     head.remove_prefix(nl + 1);
-    if (line.find('\r') != std::string_view::npos) return fail(proxy_error::bad_request, "bare CR in request head");
     if (first) {
+      // Field lines meet CR in check_field_line; the request line is checked here.
+      if (line.find('\r') != std::string_view::npos) return fail(proxy_error::bad_request, "bare CR in request head");
       first = false;
       facts.http10 = line.size() >= 9 && line.substr(line.size() - 9) == " HTTP/1.0";
       continue;

@@ -128,6 +128,14 @@ net::awaitable<request_error> upstream_exchange::acquire_pod() {
 
 // ---- connect ----------------------------------------------------------------------------
 
+bool upstream_exchange::try_connect_pooled() {
+  if (pool_.try_acquire(grant_) != coldstart::version_pool::acquire_result::granted) return false;
+  if ((conn_ = connections_.take(grant_.address))) return true;
+  pool_.release(grant_.pod);  // connect() acquires again, on its own path
+  grant_.pod = 0;
+  return false;
+}
+
 net::awaitable<request_error> upstream_exchange::connect() {
   const auto give_up = deadlines::hold(start_, limits_);
   for (;;) {
@@ -176,12 +184,39 @@ net::awaitable<request_error> upstream_exchange::send_request(std::string_view h
 
 // ---- read_response_head ----------------------------------------------------------------
 
+// The pod's head, bounded by k_max_response_head_bytes, read as raw bytes and then
+// handed to Beast's parser whole: Beast never reads from the pod itself, so nothing a
+// pod sends reaches a code path that could throw. Interim 1xx answers are skipped.
 net::awaitable<request_error> upstream_exchange::read_response_head() {
+  auto& buffer = conn_->buffer;
   for (;;) {
-    if (auto e = co_await read_head_once()) co_return e;
-    auto status = response_->get().result_int();
+    std::size_t scanned = 0;
+    std::size_t head_size = 0;
+    while (!(head_size = find_head_end(view(buffer), scanned))) {
+      if (buffer.size() >= k_max_response_head_bytes)
+        co_return failed(proxy_error::upstream_error, "the app's response head is larger than 64 KiB");
+      auto want = std::min(k_head_read_size, k_max_response_head_bytes - buffer.size());
+      auto [ec, n] = co_await conn_->socket.async_read_some(buffer.prepare(want), k_use);
+      if (ec) {
+        if (cancelled_ == cancel_reason::timeout)
+          co_return failed(proxy_error::upstream_timeout, "the app did not answer within request_timeout_ms");
+        co_return failed(proxy_error::upstream_error, "the app closed the connection without answering");
+      }
+      buffer.commit(n);
+    }
+    if (head_size > k_max_response_head_bytes)
+      co_return failed(proxy_error::upstream_error, "the app's response head is larger than 64 KiB");
+    auto& p = response_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(arena_)));
+    p.eager(false);
+    p.header_limit(static_cast<std::uint32_t>(k_max_response_head_bytes));
+    boost::system::error_code ec;
+    auto used = p.put(net::buffer(buffer.data().data(), head_size), ec);
+    if (ec || !p.is_header_done())
+      co_return failed(proxy_error::upstream_error, "the app sent an invalid response head");
+    buffer.consume(used);
+    auto status = p.get().result_int();
     if (status == 101) co_return failed(proxy_error::upstream_error, "the app switched protocols");
-    if (status >= 200) break;  // interim 1xx answers are skipped
+    if (status >= 200) break;
   }
   auto& p = *response_;
   if (p.is_done()) {
@@ -200,90 +235,61 @@ net::awaitable<request_error> upstream_exchange::read_response_head() {
   }
   // The body bytes that came with the head move to the front of the relay buffer.
   relay_.emplace(connections_.relay_blocks());
-  end_ = conn_->buffer.size();
-  std::memcpy(relay_->get(), conn_->buffer.data().data(), end_);
-  conn_->buffer.consume(end_);
+  end_ = buffer.size();
+  std::memcpy(relay_->get(), buffer.data().data(), end_);
+  buffer.consume(end_);
   begin_ = 0;
-  co_return request_error{};
-}
-
-// The pod's head, bounded by k_max_response_head_bytes, read as raw bytes and then
-// handed to Beast's parser whole: Beast never reads from the pod itself, so nothing a
-// pod sends reaches a code path that could throw.
-net::awaitable<request_error> upstream_exchange::read_head_once() {
-  auto& buffer = conn_->buffer;
-  std::size_t scanned = 0;
-  std::size_t head_size = 0;
-  while (!(head_size = find_head_end(view(buffer), scanned))) {
-    if (buffer.size() >= k_max_response_head_bytes)
-      co_return failed(proxy_error::upstream_error, "the app's response head is larger than 64 KiB");
-    auto want = std::min(k_head_read_size, k_max_response_head_bytes - buffer.size());
-    auto [ec, n] = co_await conn_->socket.async_read_some(buffer.prepare(want), k_use);
-    if (ec) {
-      if (cancelled_ == cancel_reason::timeout)
-        co_return failed(proxy_error::upstream_timeout, "the app did not answer within request_timeout_ms");
-      co_return failed(proxy_error::upstream_error, "the app closed the connection without answering");
-    }
-    buffer.commit(n);
-  }
-  if (head_size > k_max_response_head_bytes)
-    co_return failed(proxy_error::upstream_error, "the app's response head is larger than 64 KiB");
-  auto& p = response_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(arena_)));
-  p.eager(false);
-  p.header_limit(static_cast<std::uint32_t>(k_max_response_head_bytes));
-  boost::system::error_code ec;
-  auto used = p.put(net::buffer(buffer.data().data(), head_size), ec);
-  if (ec || !p.is_header_done()) co_return failed(proxy_error::upstream_error, "the app sent an invalid response head");
-  buffer.consume(used);
   co_return request_error{};
 }
 
 // ---- read_body -------------------------------------------------------------------------
 
-net::awaitable<request_error> upstream_exchange::read_body(body_piece& out, bool wait) {
+request_error upstream_exchange::take_body(body_piece& out) {
   out.count = 0;
   out.done = false;
   char* const buf = relay_->get();
+  while (!done_ && out.count < k_max_pieces && begin_ < end_) {
+    std::string_view avail(buf + begin_, end_ - begin_);
+    if (framing_ == framing::chunked) {
+      std::size_t used = 0;
+      std::string_view data;
+      auto status = chunks_->next(avail, used, data);
+      begin_ += used;
+      if (status == chunked_decoder::status::data) {
+        out.data[out.count++] = data;
+        continue;
+      }
+      if (status == chunked_decoder::status::done) {
+        done_ = true;
+        break;
+      }
+      if (chunked_decoder::is_error(status))
+        return failed(proxy_error::upstream_error, status == chunked_decoder::status::trailer_too_large
+                                                       ? "the app's trailers are too large"
+                                                   : status == chunked_decoder::status::chunk_line_too_long
+                                                       ? "the app's chunk line is too long"
+                                                       : "the app sent a malformed chunked body");
+      break;  // need_more
+    }
+    auto n = framing_ == framing::length ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, avail.size()))
+                                         : avail.size();
+    out.data[out.count++] = avail.substr(0, n);
+    begin_ += n;
+    if (framing_ == framing::length) {
+      remaining_ -= n;
+      done_ = remaining_ == 0;
+    }
+  }
+  out.done = done_;
+  return {};
+}
+
+net::awaitable<request_error> upstream_exchange::read_body(body_piece& out) {
+  char* const buf = relay_->get();
   constexpr std::size_t cap = upstream_limits::k_relay_buffer_bytes;
   for (;;) {
-    // Decode what is buffered into spans of body data.
-    while (!done_ && out.count < k_max_pieces && begin_ < end_) {
-      std::string_view avail(buf + begin_, end_ - begin_);
-      if (framing_ == framing::chunked) {
-        std::size_t used = 0;
-        std::string_view data;
-        auto status = chunks_->next(avail, used, data);
-        begin_ += used;
-        if (status == chunked_decoder::status::data) {
-          out.data[out.count++] = data;
-          continue;
-        }
-        if (status == chunked_decoder::status::done) {
-          done_ = true;
-          break;
-        }
-        if (chunked_decoder::is_error(status))
-          co_return failed(proxy_error::upstream_error, status == chunked_decoder::status::trailer_too_large
-                                                            ? "the app's trailers are too large"
-                                                        : status == chunked_decoder::status::chunk_line_too_long
-                                                            ? "the app's chunk line is too long"
-                                                            : "the app sent a malformed chunked body");
-        break;  // need_more
-      }
-      auto n = framing_ == framing::length ? static_cast<std::size_t>(std::min<std::uint64_t>(remaining_, avail.size()))
-                                           : avail.size();
-      out.data[out.count++] = avail.substr(0, n);
-      begin_ += n;
-      if (framing_ == framing::length) {
-        remaining_ -= n;
-        done_ = remaining_ == 0;
-      }
-    }
-    if (done_) {
-      out.done = true;
-      co_return request_error{};
-    }
-    if (out.count > 0 || !wait) co_return request_error{};
+    if (auto e = take_body(out)) co_return e;
+    if (out.done || out.count > 0) co_return request_error{};
     // Nothing decodable is buffered: keep a partial line at the front and read more.
     if (begin_ == end_) begin_ = end_ = 0;
     if (begin_ > 0) {

@@ -77,6 +77,9 @@ class upstream_exchange {
   upstream_exchange(const upstream_exchange&) = delete;
   upstream_exchange& operator=(const upstream_exchange&) = delete;
 
+  // The warm path, without suspending: a ready pod with a free slot and a pooled
+  // connection to it. False leaves nothing taken; connect() does the rest.
+  bool try_connect_pooled();
   // acquire_pod and connect: a pod with a free slot (held while one starts, at most
   // cold_start_timeout from the start), then a pooled or new connection to it. A pod
   // that refuses goes back to be probed and another is acquired: nothing was written,
@@ -88,9 +91,11 @@ class upstream_exchange {
   // read_response_head: the first final head (1xx are skipped), read as raw bytes
   // (bounded) before Beast parses it.
   boost::asio::awaitable<request_error> read_response_head();
-  // read_body: what is buffered, decoded; if nothing is and `wait`, reads first. After
-  // done or an error, the exchange is finished with the connection.
-  boost::asio::awaitable<request_error> read_body(body_piece& out, bool wait);
+  // The body bytes already buffered, decoded, without suspending (out.count may be 0).
+  request_error take_body(body_piece& out);
+  // read_body: reads from the pod until take_body() has something, then returns it.
+  // After done or an error, the exchange is finished with the connection.
+  boost::asio::awaitable<request_error> read_body(body_piece& out);
   // The answer was relayed whole: the connection goes back to the pool if the pod may
   // reuse it and nothing followed the answer; otherwise it is closed.
   void finish();
@@ -106,7 +111,6 @@ class upstream_exchange {
 
  private:
   boost::asio::awaitable<request_error> acquire_pod();
-  boost::asio::awaitable<request_error> read_head_once();
   request_error failed(proxy_error kind, std::string_view message, bool retry_safe = false);
   void drop_connection();
 
