@@ -1,5 +1,5 @@
 // ignite-proxy: the Ignite ingress. `--config FILE` runs it; `--check-config` only
-// validates the file.
+// validates the file, with the same checks start-up makes.
 
 #include <cstdio>
 #include <cstring>
@@ -7,6 +7,7 @@
 #include <string>
 
 #include "app/server.hpp"
+#include "app/version.hpp"
 #include "routing/config.hpp"
 
 namespace {
@@ -14,8 +15,16 @@ namespace {
 int usage(int code) {
   std::fprintf(code ? stderr : stdout,
                "usage: ignite-proxy --config FILE [--check-config]\n"
-               "  --config FILE    the JSON config (see README.md, \"Configuration\")\n"
-               "  --check-config   validate FILE and exit: 0 if usable, 1 naming the bad field\n");
+               "       ignite-proxy --version | --help\n"
+               "\n"
+               "The Ignite ingress: serves the apps of FILE at <name>-<org>.<domain>, starting their\n"
+               "pods on demand. SIGHUP reloads FILE; SIGTERM or SIGINT drains and exits.\n"
+               "\n"
+               "  --config FILE    the JSON config (README.md, \"Configuration\")\n"
+               "  --check-config   validate FILE as start-up would (fields, listen addresses, that\n"
+               "                   every command can run) and exit: 0 if usable, 1 naming the field\n"
+               "  --version        print the version and exit\n"
+               "  --help           print this and exit\n");
   return code;
 }
 
@@ -25,22 +34,31 @@ int main(int argc, char** argv) {
   std::string config_path;
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--config") && i + 1 < argc)
+    if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
       config_path = argv[++i];
-    else if (!std::strncmp(argv[i], "--config=", 9))
+    } else if (!std::strncmp(argv[i], "--config=", 9)) {
       config_path = argv[i] + 9;
-    else if (!std::strcmp(argv[i], "--check-config"))
+    } else if (!std::strcmp(argv[i], "--check-config")) {
       check_only = true;
-    else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
+    } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       return usage(0);
-    else
-      return usage(1);
+    } else if (!std::strcmp(argv[i], "--version")) {
+      std::printf("ignite-proxy %s\n", ignite::app::k_version);
+      return 0;
+    } else {
+      std::fprintf(stderr, "ignite-proxy: unknown argument \"%s\"\n\n", argv[i]);
+      return usage(2);
+    }
   }
-  if (config_path.empty()) return usage(1);
+  if (config_path.empty()) {
+    std::fprintf(stderr, "ignite-proxy: --config FILE is required\n\n");
+    return usage(2);
+  }
 
   ignite::routing::config cfg;
   try {
     cfg = ignite::routing::load_config_file(config_path);
+    if (check_only) ignite::routing::check_commands(cfg);
   } catch (const ignite::routing::config_error& e) {
     std::fprintf(stderr, "ignite-proxy: invalid config %s: %s\n", config_path.c_str(), e.what());
     return 1;

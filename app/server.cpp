@@ -3,7 +3,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <cctype>
 #include <csignal>
+#include <cstring>
 #include <thread>
 
 #include <boost/asio/ip/address.hpp>
@@ -23,17 +25,32 @@ using tcp = net::ip::tcp;
 
 namespace {
 
-// One acceptor per worker on the same port: the kernel spreads new connections over
-// them (SO_REUSEPORT), so workers never share an accept queue or a lock.
-tcp_acceptor open_acceptor(net::io_context& ctx, const tcp::endpoint& at) {
+// The listening socket of `field` ("listen.http"), bound before anything else starts.
+// One socket per listener, shared by the workers: with SO_REUSEPORT a second instance
+// of the proxy could bind the same port and silently take half the traffic; without it,
+// a second instance fails as any server does.
+tcp_acceptor open_listener(net::io_context& ctx, const char* field, const common::host_port& address) {
   tcp_acceptor acceptor(ctx.get_executor());
-  acceptor.open(at.protocol());
-  acceptor.set_option(tcp_acceptor::reuse_address(true));
-  int one = 1;
-  if (::setsockopt(acceptor.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0)
-    throw std::system_error(errno, std::generic_category(), "SO_REUSEPORT");
-  acceptor.bind(at);
-  acceptor.listen(net::socket_base::max_listen_connections);
+  try {
+    tcp::endpoint at(net::ip::make_address(address.host), address.port);
+    acceptor.open(at.protocol());
+    acceptor.set_option(tcp_acceptor::reuse_address(true));  // TIME_WAIT only, not a live owner
+    acceptor.bind(at);
+    acceptor.listen(net::socket_base::max_listen_connections);
+  } catch (const boost::system::system_error& e) {
+    auto why = e.code().message();
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    throw startup_error(std::string(field) + " " + address.to_string() + ": " + why);
+  }
+  return acceptor;
+}
+
+// Another acceptor on the same listening socket, for another worker's event loop.
+tcp_acceptor share_listener(net::io_context& ctx, tcp_acceptor& listener) {
+  tcp_acceptor acceptor(ctx.get_executor());
+  int fd = ::dup(listener.native_handle());
+  if (fd < 0) throw startup_error(std::string("cannot share the listening socket: ") + std::strerror(errno));
+  acceptor.assign(listener.local_endpoint().protocol(), fd);
   return acceptor;
 }
 
@@ -61,8 +78,12 @@ server::server(std::filesystem::path config_path, routing::config cfg)
       pools_({&static_provider_, &process_provider_, nullptr}, clock_, log_pod_note) {
   raise_descriptor_limit();
   std::signal(SIGPIPE, SIG_IGN);
+  // What can fail comes first, before any thread or pod exists: a start that fails
+  // leaves nothing behind and says why in one line.
+  routing::check_commands(config_);
+  auto listener = open_listener(ctx_, "listen.http", config_.listen.http);
   tick_pools();  // pending work first, so the supervisor's run() does not return at once
-  supervisor_ = std::thread([this] { supervisor_ctx_.run(); });
+  supervisor_.start([this] { supervisor_ctx_.run(); });
   auto snapshot = build_snapshot(config_);
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   shared_.on_worker_drained = [this] {
@@ -70,11 +91,9 @@ server::server(std::filesystem::path config_path, routing::config cfg)
       if (draining_ && shared_.connections.load() == 0) finish();
     });
   };
-  tcp::endpoint at(net::ip::make_address(config_.listen.http.host), config_.listen.http.port);
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>(shared_, snapshot));
-    acceptors_.push_back(open_acceptor(workers_.back()->context(), at));
-    at = acceptors_.back().local_endpoint();  // port 0: the rest join the port the first got
+    acceptors_.push_back(share_listener(workers_.back()->context(), listener));
   }
 }
 
@@ -82,8 +101,6 @@ server::~server() {
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   workers_.clear();
-  supervisor_ctx_.stop();
-  if (supervisor_.joinable()) supervisor_.join();
 }
 
 std::shared_ptr<const route_snapshot> server::build_snapshot(const routing::config& cfg) {
@@ -142,6 +159,8 @@ void server::wait_for_signal() {
 void server::reload() {
   try {
     auto cfg = routing::load_config_file(config_path_);
+    routing::check_versions_unchanged(config_, cfg);
+    routing::check_commands(cfg);
     if (cfg.listen.http != config_.listen.http || cfg.threads != config_.threads)
       common::log_event("reload_warning", "\"message\":\"listen and threads take effect on restart\"");
     auto snapshot = build_snapshot(cfg);

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -21,10 +22,36 @@
 
 namespace ignite::app {
 
+// Start-up could not complete: what() is one line for the operator
+// ("listen.http 127.0.0.1:8080: address already in use").
+class startup_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A thread running an io_context; stopped and joined when it goes away, also when the
+// constructor of its owner throws after starting it.
+class context_thread {
+ public:
+  explicit context_thread(boost::asio::io_context& ctx) : ctx_(ctx) {}
+  ~context_thread() {
+    ctx_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  template <class F>
+  void start(F&& f) {
+    thread_ = std::thread(std::forward<F>(f));
+  }
+
+ private:
+  boost::asio::io_context& ctx_;
+  std::thread thread_;
+};
+
 class server {
  public:
-  // Binds every listener (throws std::system_error if one cannot be bound) and builds
-  // the first route snapshot, starting reserved pods.
+  // Checks the commands, binds every listener (throws startup_error if one cannot be
+  // bound), and builds the first route snapshot, starting reserved pods.
   server(std::filesystem::path config_path, routing::config cfg);
   ~server();
 
@@ -54,7 +81,7 @@ class server {
   coldstart::static_provider static_provider_{supervisor_ctx_};
   coldstart::process_provider process_provider_;
   coldstart::pool_registry pools_;
-  std::thread supervisor_;
+  context_thread supervisor_{supervisor_ctx_};
 
   proxy::shared_state shared_;
   std::vector<std::unique_ptr<proxy::worker>> workers_;

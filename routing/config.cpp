@@ -1,5 +1,6 @@
 #include "routing/config.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <initializer_list>
 #include <set>
@@ -7,6 +8,8 @@
 #include <unordered_map>
 
 #include <nlohmann/json.hpp>
+
+#include "common/executable.hpp"
 
 namespace ignite::routing {
 
@@ -275,9 +278,69 @@ config load_config_file(const std::filesystem::path& path) {
   if (!in) throw config_error("", "cannot read config file " + path.string());
   std::stringstream text;
   text << in.rdbuf();
-  json document = json::parse(text.str(), nullptr, false);
-  if (document.is_discarded()) throw config_error("", path.string() + " is not valid JSON");
+  const auto content = text.str();
+  json document;
+  try {
+    document = json::parse(content);
+  } catch (const json::parse_error& e) {
+    // nlohmann reports a byte offset (one past the culprit); people read lines.
+    std::size_t line = 1;
+    std::size_t column = 1;
+    const auto end = std::min<std::size_t>(e.byte == 0 ? 0 : e.byte - 1, content.size());
+    for (std::size_t i = 0; i < end; ++i) {
+      if (content[i] == '\n') {
+        ++line;
+        column = 1;
+      } else {
+        ++column;
+      }
+    }
+    std::string why = e.what();
+    // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
+    if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
+    throw config_error(
+        "", path.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON: " + why);
+  }
   return parse_config(document);
+}
+
+void check_commands(const config& c) {
+  for (std::size_t a = 0; a < c.apps.size(); ++a) {
+    const auto& app = c.apps[a];
+    for (std::size_t v = 0; v < app.versions.size(); ++v) {
+      const auto& command = app.versions[v].command;
+      if (command.empty()) continue;
+      std::string why;
+      if (common::find_executable(command[0], why).empty())
+        throw config_error(index(join(index("apps", a), "versions"), v) + ".command",
+                           "\"" + command[0] + "\" " + why +
+                               " (a relative path starts from the proxy's working "
+                               "directory, a bare name is looked up in PATH)");
+    }
+  }
+}
+
+bool same_source(const version_spec& a, const version_spec& b) {
+  return a.endpoints == b.endpoints && a.command == b.command && a.image_ref == b.image_ref &&
+         a.registry_secret_ref == b.registry_secret_ref;
+}
+
+void check_versions_unchanged(const config& before, const config& after) {
+  for (std::size_t a = 0; a < after.apps.size(); ++a) {
+    const auto& app = after.apps[a];
+    auto old = std::find_if(before.apps.begin(), before.apps.end(),
+                            [&](const app_spec& o) { return o.org == app.org && o.name == app.name; });
+    if (old == before.apps.end()) continue;
+    for (std::size_t v = 0; v < app.versions.size(); ++v) {
+      const auto& version = app.versions[v];
+      for (const auto& was : old->versions) {
+        if (was.version != version.version || same_source(was, version)) continue;
+        throw config_error(index(join(index("apps", a), "versions"), v),
+                           "version " + std::to_string(version.version) + " of " + app.id() +
+                               " is immutable and its source changed; publish the change as a new version");
+      }
+    }
+  }
 }
 
 }  // namespace ignite::routing

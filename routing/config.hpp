@@ -97,8 +97,22 @@ class config_error : public std::runtime_error {
 // Parses and validates a whole config (names, sources, host-label collisions).
 config parse_config(const nlohmann::json& document);
 
-// Reads `path`, then parse_config. Throws config_error (field "" for unreadable/invalid JSON).
+// Reads `path`, then parse_config. Throws config_error (field "" for an unreadable file,
+// or invalid JSON with its line and column).
 config load_config_file(const std::filesystem::path& path);
+
+// Every `command` version can run: its argv[0] is an executable file (a path, relative to
+// the working directory, or a name in PATH). Throws config_error naming the version's
+// command ("apps[0].versions[1].command").
+void check_commands(const config& c);
+
+// Versions are immutable: a version number that exists in both `before` and `after` must
+// have the same source (endpoints, command, or image and secret). Throws config_error
+// naming the changed version; a change means a new version.
+void check_versions_unchanged(const config& before, const config& after);
+
+// The same source: a version's endpoints, command or image_ref and registry_secret_ref.
+bool same_source(const version_spec& a, const version_spec& b);
 
 // Validates app/org names against the host rules; returns an empty string or the reason.
 std::string check_name(const std::string& name);

@@ -545,5 +545,76 @@ TEST_F(load_config_file_test, validation_errors_still_name_the_field) {
   }
 }
 
+TEST_F(load_config_file_test, invalid_json_says_where) {
+  for (auto [text, where] : {std::pair<std::string, std::string>{"{\n  \"threads\": ,\n}", ":2:14:"},
+                             {"{ \"apps\": [ ", ":1:13:"},
+                             {"{}\n\n  x", ":3:3:"}}) {
+    try {
+      load_config_file(write(text));
+      FAIL() << "accepted: " << text;
+    } catch (const config_error& e) {
+      EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("invalid JSON"), std::string::npos) << e.what();
+    }
+  }
+}
+
+// ---- check_commands --------------------------------------------------------------------
+
+TEST(check_commands, names_the_version_whose_command_cannot_run) {
+  auto doc = minimal();
+  doc["apps"][0]["versions"] =
+      json::array({{{"version", 1}, {"command", {"/bin/sh"}}}, {{"version", 2}, {"command", {"/nonexistent/app"}}}});
+  auto c = parse_config(doc);
+  try {
+    check_commands(c);
+    FAIL() << "accepted";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.field(), "apps[0].versions[1].command");
+    EXPECT_NE(std::string(e.what()).find("does not exist"), std::string::npos) << e.what();
+  }
+}
+
+TEST(check_commands, accepts_names_in_path_and_versions_without_commands) {
+  auto doc = minimal();
+  doc["apps"][0]["versions"].push_back({{"version", 2}, {"command", {"sh", "-c", "true"}}});
+  EXPECT_NO_THROW(check_commands(parse_config(doc)));
+}
+
+// ---- versions are immutable --------------------------------------------------------------
+
+TEST(check_versions_unchanged, a_changed_source_of_an_existing_version_is_refused) {
+  auto before = parse_config(minimal());
+  auto doc = minimal();
+  doc["apps"][0]["versions"][0]["endpoints"] = {"127.0.0.1:9999"};
+  try {
+    check_versions_unchanged(before, parse_config(doc));
+    FAIL() << "accepted";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.field(), "apps[0].versions[0]");
+    EXPECT_NE(std::string(e.what()).find("immutable"), std::string::npos) << e.what();
+  }
+  doc = minimal();
+  doc["apps"][0]["versions"][0].erase("endpoints");
+  doc["apps"][0]["versions"][0]["command"] = {"/bin/sh"};
+  EXPECT_THROW(check_versions_unchanged(before, parse_config(doc)), config_error) << "another kind of source";
+}
+
+TEST(check_versions_unchanged, new_versions_new_apps_and_other_settings_may_change) {
+  auto before = parse_config(minimal());
+  auto doc = minimal();
+  doc["apps"][0]["versions"].push_back({{"version", 2}, {"endpoints", {"127.0.0.1:9002"}}});
+  doc["apps"][0]["active_version"] = 2;
+  doc["apps"][0]["scaling"] = {{"max_replicas", 9}};
+  doc["apps"][0]["description"] = "changed";
+  doc["apps"].push_back({{"org", "other"},
+                         {"name", "app"},
+                         {"versions", json::array({{{"version", 1}, {"endpoints", {"127.0.0.1:9009"}}}})}});
+  EXPECT_NO_THROW(check_versions_unchanged(before, parse_config(doc)));
+  auto removed = minimal();
+  removed["apps"] = json::array();
+  EXPECT_NO_THROW(check_versions_unchanged(before, parse_config(removed))) << "an app may go away";
+}
+
 }  // namespace
 }  // namespace ignite::routing
