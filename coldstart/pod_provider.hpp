@@ -28,10 +28,13 @@ struct pod_spec {
   std::string registry_secret_ref;
 };
 
-// How a pod ended: a one-line cause and the last lines it wrote to stderr.
+// How a pod ended. `summary` may be shown to anyone who called the app: it names what
+// happened, never a local path, a command line or the pod's output. `cause` and
+// `last_stderr` are for the log and for the app's owner.
 struct pod_exit {
-  std::string cause;  // "exited with status 3", "killed by signal 9", "image pull failed: …"
+  std::string cause;  // "exited with status 3", "could not start: ./app does not exist", …
   std::vector<std::string> last_stderr;
+  std::string summary;  // "exited with status 3", "could not be started"; empty: "stopped"
 };
 
 // Receives a provider's news about pods. Called from the provider's thread; must not

@@ -20,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "coldstart/readiness_probe.hpp"
+#include "common/executable.hpp"
 
 extern char** environ;
 
@@ -49,22 +50,6 @@ std::uint16_t free_loopback_port() {
     port = ntohs(addr.sin_port);
   ::close(fd);
   return port;
-}
-
-// argv[0] as execve wants it: paths are used as given, bare names are looked up in PATH
-// (before fork: the child may only make async-signal-safe calls).
-std::string resolve_executable(const std::string& name) {
-  if (name.find('/') != std::string::npos) return ::access(name.c_str(), X_OK) == 0 ? name : std::string{};
-  const char* path = std::getenv("PATH");
-  std::string_view dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
-  while (!dirs.empty()) {
-    auto colon = dirs.find(':');
-    std::string candidate = std::string(dirs.substr(0, colon)) + "/" + name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    if (colon == std::string_view::npos) break;
-    dirs.remove_prefix(colon + 1);
-  }
-  return {};
 }
 
 std::string describe_status(int status) {
@@ -129,10 +114,11 @@ void process_provider::start(pod_id id, const pod_spec& spec, pod_events& events
 
 void process_provider::launch(pod_id id, const pod_spec& spec, pod_events& events) {
   auto c = std::make_shared<child>(ctx_, id, spec, &events);
-  auto fail = [&](const std::string& cause) { events.on_exit(id, {cause, {}}); };
+  auto fail = [&](const std::string& cause) { events.on_exit(id, {cause, {}, "could not be started"}); };
 
-  auto executable = resolve_executable(spec.command.at(0));
-  if (executable.empty()) return fail("could not start: command not found: " + spec.command[0]);
+  std::string why;
+  auto executable = common::find_executable(spec.command.at(0), why);
+  if (executable.empty()) return fail("could not start: " + spec.command[0] + " " + why);
   c->port = free_loopback_port();
   if (!c->port) return fail("could not start: no free loopback port");
 
@@ -277,8 +263,10 @@ void process_provider::report_exit(const std::shared_ptr<child>& c) {
   if (c->probe) c->probe->cancel();
   c->probe.reset();
   children_.erase(c->id);
-  pod_exit how{c->stopping ? "was stopped (" + describe_status(c->status) + ")" : describe_status(c->status),
-               {c->tail.begin(), c->tail.end()}};
+  const auto status = describe_status(c->status);
+  pod_exit how{c->stopping ? "was stopped (" + status + ")" : status,
+               {c->tail.begin(), c->tail.end()},
+               c->stopping ? "was stopped" : status};
   c->events->on_exit(c->id, how);
 }
 

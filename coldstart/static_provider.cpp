@@ -21,7 +21,7 @@ void static_provider::start(pod_id id, const pod_spec& spec, pod_events& events)
       tcp::resolver resolver(ctx_);
       auto results = resolver.resolve(configured.host, std::to_string(configured.port), ec);
       if (ec || results.empty()) {
-        events->on_exit(id, {"cannot resolve " + configured.host + ": " + ec.message(), {}});
+        events->on_exit(id, {"cannot resolve " + configured.host + ": " + ec.message(), {}, "could not be resolved"});
         return;
       }
       address = results.begin()->endpoint();
@@ -58,7 +58,7 @@ void static_provider::stop(pod_id id) {
     it->second.probe->cancel();
     auto* events = it->second.events;
     pods_.erase(it);
-    events->on_exit(id, {"stopped", {}});
+    events->on_exit(id, {"stopped", {}, "was stopped"});
   });
 }
 

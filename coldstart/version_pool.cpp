@@ -12,16 +12,19 @@ namespace {
 // (requests still start pods): a broken image must not spin in a tight restart loop.
 constexpr auto k_restart_backoff = std::chrono::seconds(1);
 
-std::string describe_failure(const pod_exit& how) {
-  std::string message = "pod " + how.cause + " before listening on $PORT";
+failure_reason describe_failure(const pod_exit& how) {
+  failure_reason r;
+  r.message =
+      "the app's pod " + (how.summary.empty() ? std::string("stopped") : how.summary) + " before listening on $PORT";
+  r.detail = "pod " + how.cause + " before listening on $PORT";
   if (!how.last_stderr.empty()) {
-    message += "; last stderr lines: ";
+    r.detail += "; last stderr lines: ";
     for (std::size_t i = 0; i < how.last_stderr.size(); ++i) {
-      if (i) message += " | ";
-      message += how.last_stderr[i];
+      if (i) r.detail += " | ";
+      r.detail += how.last_stderr[i];
     }
   }
-  return message;
+  return r;
 }
 
 std::string seconds_text(std::chrono::milliseconds ms) {
@@ -171,7 +174,7 @@ void version_pool::apply(effects& fx) {
     for (auto id : fx.stops) provider_->stop(id);
   }
   for (auto& [w, g] : fx.grants) w->granted(g);
-  for (auto& [w, message] : fx.failures) w->failed(failure::pod_start_failed, message);
+  for (auto& [w, reason] : fx.failures) w->failed(failure::pod_start_failed, reason);
 }
 
 version_pool::acquire_result version_pool::try_acquire(grant& out) {
@@ -188,11 +191,11 @@ version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w
   {
     std::lock_guard lock(mutex_);
     if (!provider_) {
-      refused = {failure::no_source, "this version's source cannot be run by this proxy"};
+      refused = {failure::no_source, {"this version cannot be run by this proxy", {}}};
       return acquire_result::rejected;
     }
     if (stopped_) {
-      refused = {failure::pod_start_failed, "the proxy is shutting down"};
+      refused = {failure::pod_start_failed, {"the proxy is shutting down", {}}};
       return acquire_result::rejected;
     }
     if (auto* p = pick(); p && waiting_.empty()) {
@@ -202,7 +205,8 @@ version_pool::acquire_result version_pool::hold(const std::shared_ptr<waiter>& w
     if (waiting_.size() >= settings_.max_held_requests) {
       ++stats_.overloaded;
       refused = {failure::overloaded,
-                 "hold queue full: " + std::to_string(waiting_.size()) + " requests already wait for a pod"};
+                 {"too many requests are waiting for this app to start",
+                  "hold queue full: " + std::to_string(waiting_.size()) + " requests already wait for a pod"}};
       return acquire_result::rejected;
     }
     ++stats_.held;
@@ -254,17 +258,21 @@ void version_pool::unreachable(pod_id id) {
   apply(fx);
 }
 
-std::string version_pool::timeout_message(std::chrono::milliseconds waited) const {
+failure_reason version_pool::timeout_reason(std::chrono::milliseconds waited) const {
   std::lock_guard lock(mutex_);
   bool starting = std::any_of(pods_.begin(), pods_.end(), [](const pod& p) { return p.state == pod_state::starting; });
+  failure_reason r;
   if (starting || pods_.empty()) {
-    std::string m = "no pod listened on $PORT within " + seconds_text(waited);
-    if (!last_failure_message_.empty()) m += " (earlier: " + last_failure_message_ + ")";
-    return m;
+    r.message = "no pod listened on $PORT within " + seconds_text(waited);
+    r.detail = r.message;
+    if (!last_failure_.detail.empty()) r.detail += " (earlier: " + last_failure_.detail + ")";
+    return r;
   }
-  return "all " + std::to_string(live_pods()) + " pods stayed busy for " + seconds_text(waited) +
-         " (container_concurrency " + std::to_string(settings_.container_concurrency) + ", max_replicas " +
-         std::to_string(settings_.max_replicas) + ")";
+  r.message = "all of the app's pods stayed busy for " + seconds_text(waited);
+  r.detail = "all " + std::to_string(live_pods()) + " pods stayed busy for " + seconds_text(waited) +
+             " (container_concurrency " + std::to_string(settings_.container_concurrency) + ", max_replicas " +
+             std::to_string(settings_.max_replicas) + ")";
+  return r;
 }
 
 void version_pool::activate() {
@@ -293,7 +301,7 @@ void version_pool::stop_all() {
     stopped_ = true;
     for (auto& p : pods_)
       if (p.state != pod_state::stopping) stop_pod(fx, p, "shutdown");
-    for (auto& h : waiting_) fx.failures.emplace_back(std::move(h.w), "the proxy is shutting down");
+    for (auto& h : waiting_) fx.failures.emplace_back(std::move(h.w), failure_reason{"the proxy is shutting down", {}});
     waiting_.clear();
   }
   apply(fx);
@@ -378,7 +386,7 @@ void version_pool::on_exit(pod_id id, const pod_exit& how) {
     if (died_starting) {
       ++stats_.start_failures;
       last_start_failure_ = clock_.now();
-      last_failure_message_ = describe_failure(how);
+      last_failure_ = describe_failure(how);
       // Held requests that the remaining pods cannot take fail now, with the reason,
       // instead of waiting for the cold-start timeout.
       std::size_t capacity = 0;
@@ -390,7 +398,7 @@ void version_pool::on_exit(pod_id id, const pod_exit& how) {
         if (capacity == std::numeric_limits<std::size_t>::max()) break;
       }
       while (waiting_.size() > capacity) {
-        fx.failures.emplace_back(std::move(waiting_.back().w), last_failure_message_);
+        fx.failures.emplace_back(std::move(waiting_.back().w), last_failure_);
         waiting_.pop_back();
       }
       // Failures reach the waiters oldest first.

@@ -46,10 +46,18 @@ struct grant {
 
 enum class failure { overloaded, pod_start_failed, no_source };
 
+// Why a request got no pod: `message` is fit for anyone who called the app (it names
+// what happened, never a path or the pod's output); `detail` adds what the log and the
+// app's owner may see.
+struct failure_reason {
+  std::string message;
+  std::string detail;
+};
+
 // Why hold() refused a request at once.
 struct refusal {
   failure why = failure::overloaded;
-  std::string message;
+  failure_reason reason;
 };
 
 // A held request. Exactly one of granted/failed is called, once, from any thread,
@@ -58,7 +66,7 @@ class waiter {
  public:
   virtual ~waiter() = default;
   virtual void granted(const grant& g) = 0;
-  virtual void failed(failure why, const std::string& message) = 0;
+  virtual void failed(failure why, const failure_reason& reason) = 0;
 };
 
 // What happened to a pod, for the proxy's log.
@@ -115,8 +123,8 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   // probed until it listens again (or dies). The caller may acquire again.
   void unreachable(pod_id pod);
 
-  // Why a request held `waited` long got no pod, for the 504 message.
-  std::string timeout_message(std::chrono::milliseconds waited) const;
+  // Why a request held `waited` long got no pod, for the 504.
+  failure_reason timeout_reason(std::chrono::milliseconds waited) const;
 
   // Starts what must run without traffic: reserved capacity, or the static pods.
   void activate();
@@ -151,7 +159,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   // What a locked section decided; carried out after unlocking.
   struct effects {
     std::vector<std::pair<std::shared_ptr<waiter>, grant>> grants;
-    std::vector<std::pair<std::shared_ptr<waiter>, std::string>> failures;
+    std::vector<std::pair<std::shared_ptr<waiter>, failure_reason>> failures;
     std::vector<std::pair<pod_id, pod_spec>> starts;
     std::vector<pod_id> probes;
     std::vector<pod_id> stops;
@@ -188,7 +196,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   bool retired_ = false;
   bool stopped_ = false;
   std::optional<clock::time_point> last_start_failure_;
-  std::string last_failure_message_;
+  failure_reason last_failure_;
   pool_stats stats_;
 };
 

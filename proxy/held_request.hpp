@@ -30,10 +30,10 @@ class held_request final : public coldstart::waiter, public std::enable_shared_f
     });
   }
 
-  void failed(coldstart::failure why, const std::string& message) override {
-    boost::asio::post(wake_.get_executor(), [self = shared_from_this(), why, message] {
+  void failed(coldstart::failure why, const coldstart::failure_reason& reason) override {
+    boost::asio::post(wake_.get_executor(), [self = shared_from_this(), why, reason] {
       self->failure_ = why;
-      self->message_ = message;
+      self->reason_ = reason;
       self->answered_ = true;
       self->wake_.cancel();
     });
@@ -44,7 +44,7 @@ class held_request final : public coldstart::waiter, public std::enable_shared_f
   bool answered() const noexcept { return answered_; }
   const std::optional<coldstart::grant>& grant() const noexcept { return grant_; }
   coldstart::failure failure_kind() const noexcept { return failure_; }
-  const std::string& message() const noexcept { return message_; }
+  const coldstart::failure_reason& reason() const noexcept { return reason_; }
   // Nobody will read the answer any more: a grant still on its way is released.
   void orphan() noexcept { orphaned_ = true; }
 
@@ -53,7 +53,7 @@ class held_request final : public coldstart::waiter, public std::enable_shared_f
   std::shared_ptr<coldstart::version_pool> pool_;
   std::optional<coldstart::grant> grant_;
   coldstart::failure failure_ = coldstart::failure::pod_start_failed;
-  std::string message_;
+  coldstart::failure_reason reason_;
   bool answered_ = false;
   bool orphaned_ = false;
 };

@@ -1,5 +1,7 @@
 #include "proxy/http_session.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -65,6 +67,13 @@ bool closes_connection(proxy_error e) {
 
 request_error bad_request(std::string_view why) {
   return request_error::from_client(proxy_error::bad_request, std::string(why));
+}
+
+// The 413 says what the limit is: the client cannot read the config.
+request_error body_too_large(const routing::limits& limits) {
+  return request_error::from_client(proxy_error::payload_too_large, "the request body is larger than the limit of " +
+                                                                        std::to_string(limits.max_body_bytes) +
+                                                                        " bytes (max_body_bytes)");
 }
 
 }  // namespace
@@ -343,8 +352,7 @@ request_error http_session<Stream>::route(request_context& x) {
   if (target->path != "/") return request_error::from_client(proxy_error::path_not_found);
   // The body limit is checked after routing: an unknown host or path is a 404 whatever
   // the body's size.
-  if (x.parser->content_length() && *x.parser->content_length() > limits.max_body_bytes)
-    return request_error::from_client(proxy_error::payload_too_large);
+  if (x.parser->content_length() && *x.parser->content_length() > limits.max_body_bytes) return body_too_large(limits);
   x.body_done = !x.facts.chunked && x.parser->content_length().value_or(0) == 0;
   return {};
 }
@@ -397,8 +405,7 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         std::string_view data;
         auto status = chunks->next(view(buffer_), used, data);
         buffer_.consume(used);
-        if (chunks->wire_bytes() > limits.max_body_bytes)
-          co_return request_error::from_client(proxy_error::payload_too_large);
+        if (chunks->wire_bytes() > limits.max_body_bytes) co_return body_too_large(limits);
         if (status == chunked_decoder::status::data) {
           x.body.append(data);
           continue;
@@ -442,8 +449,12 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   const auto& limits = x.snapshot->limits();
   auto& up = x.upstream.emplace(worker_.upstream(), *x.snapshot->pool(*x.version), limits, x.start, *this, &x.arena);
   watched_ = &up;
-  if (!up.try_connect_pooled())
-    if (auto e = co_await up.connect()) co_return e;
+  if (!up.try_connect_pooled()) {
+    watch_client();
+    auto e = co_await up.connect();
+    stop_watching_client();
+    if (e) co_return e;
+  }
   x.cold_start = up.cold_start();
 
   std::string head;
@@ -468,6 +479,42 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   if (auto e = co_await up.send_request(head, x.body)) co_return e;
   if (auto e = co_await up.read_response_head()) co_return e;
   co_return co_await relay_response(x);
+}
+
+// While the request waits for a pod (held while one starts, or for a connect), a client
+// that closes its connection leaves at once: it stops counting toward the demand that
+// starts pods and frees its place in the hold queue. Bytes that arrive meanwhile (a
+// pipelined request) stay where they are for the next request.
+template <class Stream>
+void http_session<Stream>::watch_client() {
+  if (client_left()) {
+    if (watched_) watched_->cancel(upstream_exchange::cancel_reason::client_gone);
+    return;
+  }
+  watching_client_ = true;
+  client_stream<Stream>::socket(stream_).async_wait(
+      tcp::socket::wait_read,
+      net::bind_allocator(exact_allocator<void>(), [self = this->shared_from_this()](boost::system::error_code ec) {
+        if (ec || !self->watching_client_) return;
+        self->watching_client_ = false;
+        self->watch_client();  // left: cancels the wait for a pod; data: waits for the next event
+      }));
+}
+
+template <class Stream>
+void http_session<Stream>::stop_watching_client() {
+  if (!watching_client_) return;
+  watching_client_ = false;
+  boost::system::error_code ignored;
+  client_stream<Stream>::socket(stream_).cancel(ignored);
+}
+
+// The client has shut its side (FIN, or a reset): what poll(2) calls RDHUP, which Asio
+// does not report. Over TLS too: a close_notify alert is data, the FIN after it is not.
+template <class Stream>
+bool http_session<Stream>::client_left() {
+  pollfd p{client_stream<Stream>::socket(stream_).native_handle(), POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 // relay_response: the pod's head, rewritten for the client, then its body as it

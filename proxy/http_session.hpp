@@ -74,6 +74,9 @@ class http_session final : public session_base,
   boost::asio::awaitable<request_error> read_body(request_context& x);
   boost::asio::awaitable<request_error> forward(request_context& x);
   boost::asio::awaitable<request_error> relay_response(request_context& x);
+  void watch_client();
+  void stop_watching_client();
+  bool client_left();
   boost::asio::awaitable<void> reply_error(request_context& x);
   void finish(request_context& x);
 
@@ -94,6 +97,7 @@ class http_session final : public session_base,
   bool timed_out_ = false;
   bool closed_ = false;
   bool served_any_ = false;
+  bool watching_client_ = false;  // a wait for the client's close runs during forward
 };
 
 }  // namespace ignite::proxy

@@ -31,16 +31,22 @@ std::string_view view(const boost::beast::flat_buffer& b) {
   return {static_cast<const char*>(d.data()), d.size()};
 }
 
+// A pool's refusal: its public message is the answer's, its detail goes to the log.
 request_error refused(const coldstart::refusal& r) {
   switch (r.why) {
     case coldstart::failure::overloaded:
-      return request_error::from_proxy(proxy_error::overloaded, r.message);
+      return request_error::from_proxy(proxy_error::overloaded, r.reason.message, r.reason.detail);
     case coldstart::failure::no_source:
-      return request_error::from_proxy(proxy_error::pod_start_failed, r.message);
+      return request_error::from_proxy(proxy_error::pod_start_failed, r.reason.message, r.reason.detail);
     case coldstart::failure::pod_start_failed:
       break;
   }
-  return request_error::from_pod(proxy_error::pod_start_failed, true, r.message);
+  return request_error::from_pod(proxy_error::pod_start_failed, true, r.reason.message, r.reason.detail);
+}
+
+request_error timed_out(const coldstart::version_pool& pool, const routing::limits& limits) {
+  auto r = pool.timeout_reason(limits.cold_start_timeout);
+  return request_error::from_pod(proxy_error::cold_start_timeout, true, std::move(r.message), std::move(r.detail));
 }
 
 }  // namespace
@@ -51,6 +57,12 @@ upstream_exchange::upstream_exchange(upstream_pool& connections, coldstart::vers
     : connections_(connections), pool_(pool), limits_(limits), start_(start), dog_(dog), arena_(arena) {}
 
 upstream_exchange::~upstream_exchange() {
+  if (connect_waiter_) {
+    if (connect_waiter_->granted)
+      connections_.end_connect(grant_.address, upstream_pool::connect_outcome::ended);
+    else
+      connections_.forget_waiter(grant_.address, *connect_waiter_);
+  }
   if (held_) {
     if (!held_->answered()) {
       if (!pool_.cancel(held_.get())) held_->orphan();  // its answer is on the way
@@ -64,6 +76,7 @@ upstream_exchange::~upstream_exchange() {
 void upstream_exchange::cancel(cancel_reason why) {
   cancelled_ = why;
   if (held_) held_->wake().cancel();
+  if (connect_waiter_) connect_waiter_->wake.cancel();
   boost::system::error_code ignored;
   if (conn_) conn_->socket.cancel(ignored);
 }
@@ -103,15 +116,13 @@ net::awaitable<request_error> upstream_exchange::acquire_pod() {
     held_.reset();
     if (cancelled_ == cancel_reason::client_gone)
       co_return request_error::from_client(proxy_error::client_closed, "the client went away while held");
-    co_return request_error::from_pod(proxy_error::cold_start_timeout, true,
-                                      pool_.timeout_message(limits_.cold_start_timeout));
+    co_return timed_out(pool_, limits_);
   }
   // The answer is on its way to this executor (or here already): take it.
   while (!held_->answered()) co_await held_->wake().async_wait(k_use);
   auto held = std::move(held_);
   if (!held->grant()) {
-    coldstart::refusal r{held->failure_kind(), held->message()};
-    co_return refused(r);
+    co_return refused(coldstart::refusal{held->failure_kind(), held->reason()});
   }
   grant_ = *held->grant();
   if (cancelled_ != cancel_reason::none) {
@@ -120,8 +131,7 @@ net::awaitable<request_error> upstream_exchange::acquire_pod() {
     grant_.pod = 0;
     if (cancelled_ == cancel_reason::client_gone)
       co_return request_error::from_client(proxy_error::client_closed, "the client went away while held");
-    co_return request_error::from_pod(proxy_error::cold_start_timeout, true,
-                                      pool_.timeout_message(limits_.cold_start_timeout));
+    co_return timed_out(pool_, limits_);
   }
   co_return request_error{};
 }
@@ -142,30 +152,73 @@ net::awaitable<request_error> upstream_exchange::connect() {
     if (auto e = co_await acquire_pod()) co_return e;
     cold_start_ = cold_start_ || grant_.cold_start;
     if ((conn_ = connections_.take(grant_.address))) co_return request_error{};
-    conn_ = connections_.make();
-    boost::system::error_code ec;
-    conn_->socket.open(grant_.address.protocol(), ec);
-    if (!ec) {
-      dog_.set_deadline(deadlines::connect_attempt(clock::now(), start_, limits_));
-      std::tie(ec) = co_await conn_->socket.async_connect(grant_.address, k_use);
+    // Attempts on this pod: each within its connect window's timeout, all of them
+    // within upstream_connect_timeout.
+    const auto pod_deadline = deadlines::connect_attempt(clock::now(), start_, limits_);
+    bool reached = false;
+    for (;;) {
+      if (auto e = co_await wait_for_connect_slot()) co_return e;
+      conn_ = connections_.make();
+      const auto began = clock::now();
+      const auto lost_at = began + connections_.connect_timeout(grant_.address);
+      boost::system::error_code ec;
+      conn_->socket.open(grant_.address.protocol(), ec);
+      if (!ec) {
+        dog_.set_deadline(std::min(lost_at, pod_deadline));
+        std::tie(ec) = co_await conn_->socket.async_connect(grant_.address, k_use);
+      }
+      const auto now = clock::now();
+      if (!ec) {
+        connections_.end_connect(grant_.address, upstream_pool::connect_outcome::succeeded, now - began);
+        conn_->socket.set_option(tcp::no_delay(true), ec);
+        connections_.stats().connects.fetch_add(1, std::memory_order_relaxed);
+        reached = true;
+        break;
+      }
+      drop_connection();
+      if (cancelled_ == cancel_reason::client_gone) {
+        connections_.end_connect(grant_.address, upstream_pool::connect_outcome::ended);
+        co_return failed(proxy_error::client_closed, "the client went away while connecting", true);
+      }
+      const bool timed_out_here = cancelled_ == cancel_reason::timeout;
+      cancelled_ = cancel_reason::none;
+      if (timed_out_here && now < pod_deadline && now < give_up) {
+        // No answer to the SYN within a few round-trips: the pod's accept queue is
+        // most likely full. Retry from here, with a smaller window and a longer wait,
+        // rather than wait for the kernel's retransmit.
+        connections_.end_connect(grant_.address, upstream_pool::connect_outcome::lost);
+        continue;
+      }
+      connections_.end_connect(grant_.address, upstream_pool::connect_outcome::ended);
+      break;  // refused, or silent for upstream_connect_timeout
     }
-    if (cancelled_ == cancel_reason::client_gone)
-      co_return failed(proxy_error::client_closed, "the client went away while connecting", true);
-    if (!ec) {
-      conn_->socket.set_option(tcp::no_delay(true), ec);
-      connections_.stats().connects.fetch_add(1, std::memory_order_relaxed);
-      co_return request_error{};
-    }
-    // Refused, or this attempt timed out. Nothing of the request was written, so it
-    // cannot run twice: the pod goes back to being probed and the request asks again.
-    drop_connection();
+    if (reached) co_return request_error{};
+    // Nothing of the request was written, so it cannot run twice: the pod goes back to
+    // being probed and the request asks again.
     pool_.unreachable(grant_.pod);
     grant_.pod = 0;
-    cancelled_ = cancel_reason::none;
-    if (clock::now() >= give_up)
-      co_return request_error::from_pod(proxy_error::cold_start_timeout, true,
-                                        pool_.timeout_message(limits_.cold_start_timeout));
+    if (clock::now() >= give_up) co_return timed_out(pool_, limits_);
   }
+}
+
+// A slot in the pod's connect window (connect_window.hpp): at once, or in the pod's
+// queue on this worker until a connect ends, under the request's own deadline.
+net::awaitable<request_error> upstream_exchange::wait_for_connect_slot() {
+  auto& waiter = connect_waiter_.emplace(connections_.executor());
+  if (connections_.begin_connect(grant_.address, waiter)) {
+    connect_waiter_.reset();
+    co_return request_error{};
+  }
+  dog_.set_deadline(deadlines::hold(start_, limits_));
+  co_await waiter.wake.async_wait(k_use);
+  const bool granted = waiter.granted;
+  if (!granted) connections_.forget_waiter(grant_.address, waiter);
+  connect_waiter_.reset();
+  if (cancelled_ == cancel_reason::none) co_return request_error{};
+  if (granted) connections_.end_connect(grant_.address, upstream_pool::connect_outcome::ended);
+  if (cancelled_ == cancel_reason::client_gone)
+    co_return request_error::from_client(proxy_error::client_closed, "the client went away while waiting to connect");
+  co_return timed_out(pool_, limits_);
 }
 
 // ---- send_request ----------------------------------------------------------------------

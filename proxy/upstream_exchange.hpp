@@ -111,6 +111,7 @@ class upstream_exchange {
 
  private:
   boost::asio::awaitable<request_error> acquire_pod();
+  boost::asio::awaitable<request_error> wait_for_connect_slot();
   request_error failed(proxy_error kind, std::string_view message, bool retry_safe = false);
   void drop_connection();
 
@@ -124,6 +125,7 @@ class upstream_exchange {
   coldstart::grant grant_;  // grant_.pod != 0: counted in flight on that pod
   std::unique_ptr<upstream_connection> conn_;
   std::shared_ptr<held_request> held_;
+  std::optional<connect_waiter> connect_waiter_;  // while waiting for a connect slot
   std::optional<response_parser> response_;
   std::optional<upstream_pool::relay_buffer> relay_;
   std::optional<chunked_decoder> chunks_;

@@ -14,6 +14,8 @@ namespace net = boost::asio;
 
 namespace {
 
+constexpr auto k_gate_idle = std::chrono::seconds(30);
+
 // A pooled connection is usable only if reading it would block: 0 means the pod closed
 // it (FIN), data means the pod sent something unasked (a late or broken response).
 bool still_open(tcp_socket& socket) noexcept {
@@ -73,7 +75,62 @@ net::awaitable<void> upstream_pool::sweep() {
       list.erase(list.begin(), keep);  // closes the sockets
       it = list.empty() ? idle_.erase(it) : std::next(it);
     }
+    // Windows of pods nobody has connected to for a while: pods come and go, their
+    // ports with them.
+    const auto forgotten = std::chrono::steady_clock::now() - k_gate_idle;
+    std::erase_if(gates_, [&](const auto& g) {
+      return g.second.window.in_flight() == 0 && g.second.queue.empty() && g.second.last_used < forgotten;
+    });
   }
+}
+
+bool upstream_pool::begin_connect(const endpoint& address, connect_waiter& w) {
+  auto& gate = gates_[address];
+  gate.last_used = std::chrono::steady_clock::now();
+  // FIFO: nobody overtakes a request that is already waiting.
+  if (gate.queue.empty() && gate.window.try_begin()) return true;
+  gate.queue.push_back(&w);
+  return false;
+}
+
+void upstream_pool::end_connect(const endpoint& address, connect_outcome outcome, connect_window::duration rtt) {
+  auto it = gates_.find(address);
+  if (it == gates_.end()) return;
+  auto& gate = it->second;
+  switch (outcome) {
+    case connect_outcome::succeeded:
+      gate.window.succeeded(rtt);
+      break;
+    case connect_outcome::lost:
+      gate.window.lost();
+      break;
+    case connect_outcome::ended:
+      gate.window.end();
+      break;
+  }
+  while (!gate.queue.empty() && !gate.window.full()) {
+    auto* next = gate.queue.front();
+    gate.queue.pop_front();
+    gate.window.hand_over();
+    next->granted = true;
+    next->wake.cancel();
+  }
+}
+
+void upstream_pool::forget_waiter(const endpoint& address, connect_waiter& w) noexcept {
+  auto it = gates_.find(address);
+  if (it == gates_.end()) return;
+  auto& queue = it->second.queue;
+  queue.erase(std::remove(queue.begin(), queue.end(), &w), queue.end());
+}
+
+connect_window::duration upstream_pool::connect_timeout(const endpoint& address) {
+  return gates_[address].window.timeout();
+}
+
+const connect_window* upstream_pool::window_of(const endpoint& address) const {
+  auto it = gates_.find(address);
+  return it == gates_.end() ? nullptr : &it->second.window;
 }
 
 std::size_t upstream_pool::idle_count() const noexcept {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <unordered_map>
 #include <vector>
@@ -18,6 +19,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include "proxy/block_recycler.hpp"
+#include "proxy/connect_window.hpp"
 #include "proxy/io_types.hpp"
 
 namespace ignite::proxy {
@@ -37,9 +39,18 @@ struct upstream_connection {
   std::chrono::steady_clock::time_point idle_since;
 };
 
+// A request waiting for room in a pod's connect window; woken by cancelling `wake`,
+// with `granted` set when the slot is its.
+struct connect_waiter {
+  explicit connect_waiter(const io_executor& ex) : wake(ex, steady_timer::time_point::max()) {}
+  steady_timer wake;
+  bool granted = false;
+};
+
 class upstream_pool {
  public:
   using endpoint = boost::asio::ip::tcp::endpoint;
+  enum class connect_outcome : std::uint8_t { succeeded, lost, ended };
 
   // Written by the owning worker, read by anyone (relaxed).
   struct counters {
@@ -76,6 +87,19 @@ class upstream_pool {
   std::unique_ptr<upstream_connection> make() { return std::make_unique<upstream_connection>(ctx_); }
 
   io_executor executor() const noexcept { return ctx_.get_executor(); }
+
+  // New connections to a pod, bounded by its connect_window. begin_connect: true if a
+  // connect to `address` may start now; otherwise `w` waits in the pod's FIFO queue
+  // until end_connect() hands it a slot (w.granted) or the caller gives up
+  // (forget_waiter). end_connect: the connect that began is over, with `rtt` when it
+  // succeeded; its slot goes to the next waiter that fits the window.
+  bool begin_connect(const endpoint& address, connect_waiter& w);
+  void end_connect(const endpoint& address, connect_outcome outcome, connect_window::duration rtt = {});
+  void forget_waiter(const endpoint& address, connect_waiter& w) noexcept;
+  // How long a connect to `address` may take before it counts as lost.
+  connect_window::duration connect_timeout(const endpoint& address);
+  // The window of `address` (tests, metrics).
+  const connect_window* window_of(const endpoint& address) const;
   counters& stats() noexcept { return stats_; }
   const counters& stats() const noexcept { return stats_; }
   // Idle connections held now, to all pods.
@@ -92,7 +116,14 @@ class upstream_pool {
 
   boost::asio::io_context& ctx_;
   steady_timer sweep_timer_;
+  struct connect_gate {
+    connect_window window;
+    std::deque<connect_waiter*> queue;
+    std::chrono::steady_clock::time_point last_used;
+  };
+
   std::unordered_map<endpoint, idle_list> idle_;
+  std::unordered_map<endpoint, connect_gate> gates_;  // forgotten when idle a while (sweep)
   counters stats_;
   block_recycler relay_blocks_{upstream_limits::k_relay_buffer_bytes, upstream_limits::k_spare_relay_buffers};
   bool closed_ = false;

@@ -1,6 +1,6 @@
 #pragma once
-// One event-loop thread: its own io_context, its own acceptor on the shared port
-// (SO_REUSEPORT), its own sessions, upstream pool, id generator and log buffer. Nothing
+// One event-loop thread: its own io_context, its own acceptor (a descriptor of the
+// listener's one socket), its own sessions, upstream pool, id generator and log buffer. Nothing
 // here is touched by another thread except through post(), so the request path takes
 // no locks.
 

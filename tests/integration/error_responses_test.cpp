@@ -189,6 +189,14 @@ TEST_F(error_responses, connection_that_sends_nothing_is_closed_silently) {
   EXPECT_EQ(end.data, "");
 }
 
+TEST_F(error_responses, the_400_for_a_missing_host_says_the_host_is_missing) {
+  start_proxy();
+  const auto r = round_trip("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  expect_proxy_error(r, 400, "bad_request");
+  const auto message = json::parse(r->body)["error"]["message"].get<std::string>();
+  EXPECT_NE(message.find("Host"), std::string::npos) << message;
+}
+
 // ---- 413
 
 TEST_F(error_responses, content_length_over_limit_gets_413_at_once) {
@@ -199,6 +207,24 @@ TEST_F(error_responses, content_length_over_limit_gets_413_at_once) {
   expect_proxy_error(client->read_response(), 413, "payload_too_large");
   expect_closed_after(*client);
   EXPECT_EQ(pod_.request_count(), 0u);
+}
+
+TEST_F(error_responses, the_413_names_the_limit) {
+  start_proxy(greeter_config({{"max_body_bytes", 1024}}));
+  const auto r = round_trip("POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 1025\r\n\r\n");
+  expect_proxy_error(r, 413, "payload_too_large");
+  const auto message = json::parse(r->body)["error"]["message"].get<std::string>();
+  EXPECT_NE(message.find("1024 bytes"), std::string::npos) << message;
+}
+
+TEST_F(error_responses, max_body_bytes_0_accepts_only_requests_without_a_body) {
+  start_proxy(greeter_config({{"max_body_bytes", 0}}));
+  const auto empty = round_trip(post(k_host, ""));
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status, 200u);
+  expect_proxy_error(round_trip(post(k_host, "x")), 413, "payload_too_large");
+  expect_proxy_error(round_trip("POST / HTTP/1.1\r\nHost: " + h + "\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+                     413, "payload_too_large");
 }
 
 TEST_F(error_responses, content_length_over_limit_gets_413_instead_of_100_continue) {

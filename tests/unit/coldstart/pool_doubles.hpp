@@ -84,16 +84,18 @@ class recording_waiter final : public waiter {
     ++calls;
     got = g;
   }
-  void failed(failure why, const std::string& m) override {
+  void failed(failure why, const failure_reason& r) override {
     ++calls;
     failed_with = why;
-    message = m;
+    message = r.message;
+    detail = r.detail;
   }
 
   int calls = 0;
   std::optional<grant> got;
   std::optional<failure> failed_with;
-  std::string message;
+  std::string message;  // public
+  std::string detail;   // log only
 };
 
 }  // namespace ignite::coldstart::testing

@@ -143,7 +143,7 @@ TEST_F(registry_test, image_version_without_image_provider_is_refused_when_held)
   grant g;
   refusal refused;
   EXPECT_EQ(pools[0]->hold(w, g, refused), version_pool::acquire_result::rejected);
-  EXPECT_FALSE(refused.message.empty());
+  EXPECT_FALSE(refused.reason.message.empty());
 }
 
 // --- tick, stop_all, pools -----------------------------------------------------------

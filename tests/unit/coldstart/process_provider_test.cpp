@@ -151,7 +151,8 @@ TEST_F(process_provider_test, a_missing_command_is_a_start_failure_with_the_reas
   provider_.start(4, spec, events_);
   const auto how = events_.wait_exit(4);
   ASSERT_TRUE(how);
-  EXPECT_NE(how->cause.find("command not found: /nonexistent/greeter"), std::string::npos) << how->cause;
+  EXPECT_NE(how->cause.find("/nonexistent/greeter does not exist"), std::string::npos) << how->cause;
+  EXPECT_EQ(how->summary, "could not be started") << "the public summary names no path";
 }
 
 }  // namespace

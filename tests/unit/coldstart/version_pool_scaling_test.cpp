@@ -35,7 +35,7 @@ class version_pool_scaling_test : public ::testing::Test {
     auto w = std::make_shared<recording_waiter>();
     grant g;
     refusal refused;
-    EXPECT_EQ(pool.hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.message;
+    EXPECT_EQ(pool.hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.reason.message;
     return w;
   }
 
@@ -130,7 +130,8 @@ TEST_F(version_pool_scaling_test, a_full_hold_queue_rejects_and_counts) {
   refusal refused;
   EXPECT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::rejected);
   EXPECT_EQ(refused.why, failure::overloaded);
-  EXPECT_NE(refused.message.find("hold queue full"), std::string::npos) << refused.message;
+  EXPECT_NE(refused.reason.detail.find("hold queue full"), std::string::npos) << refused.reason.detail;
+  EXPECT_EQ(refused.reason.message.find("hold queue"), std::string::npos) << "the count is for the log";
   EXPECT_EQ(w->calls, 0);
   EXPECT_EQ(pool->stats().overloaded, 1u);
   EXPECT_EQ(pool->stats().waiting, 3u);
@@ -140,13 +141,15 @@ TEST_F(version_pool_scaling_test, a_pod_dying_before_it_listens_fails_its_held_r
   auto pool = make({});
   auto a = hold(*pool);
   auto b = hold(*pool);
-  pool->on_exit(provider_.started_ids().at(0), {"exited with status 3", {"config missing", "bye"}});
+  pool->on_exit(provider_.started_ids().at(0),
+                {"exited with status 3", {"config missing", "bye"}, "exited with status 3"});
   for (auto& w : {a, b}) {
     ASSERT_EQ(w->calls, 1);
     ASSERT_TRUE(w->failed_with);
     EXPECT_EQ(*w->failed_with, failure::pod_start_failed);
     EXPECT_NE(w->message.find("exited with status 3"), std::string::npos) << w->message;
-    EXPECT_NE(w->message.find("config missing | bye"), std::string::npos) << w->message;
+    EXPECT_NE(w->detail.find("config missing | bye"), std::string::npos) << w->detail;
+    EXPECT_EQ(w->message.find("config missing"), std::string::npos) << "a pod's output is never public";
   }
   EXPECT_EQ(pool->stats().start_failures, 1u);
   EXPECT_EQ(provider_.started().size(), 1u) << "no restart for requests that already failed";
@@ -310,10 +313,10 @@ TEST_F(version_pool_scaling_test, timeout_message_names_the_cause) {
   s.max_replicas = 1;
   auto pool = make(s);
   hold(*pool);
-  EXPECT_EQ(pool->timeout_message(30000ms), "no pod listened on $PORT within 30 s");
+  EXPECT_EQ(pool->timeout_reason(30000ms).message, "no pod listened on $PORT within 30 s");
   pool->on_ready(provider_.started_ids().at(0), loopback(41000));
   hold(*pool);
-  auto busy = pool->timeout_message(1500ms);
+  auto busy = pool->timeout_reason(1500ms).detail;
   EXPECT_NE(busy.find("busy for 1500 ms"), std::string::npos) << busy;
 }
 
@@ -389,7 +392,7 @@ TEST_F(version_pool_scaling_test, a_version_without_a_provider_is_refused_at_onc
   refusal refused;
   EXPECT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::rejected);
   EXPECT_EQ(refused.why, failure::no_source);
-  EXPECT_FALSE(refused.message.empty());
+  EXPECT_FALSE(refused.reason.message.empty());
 }
 
 }  // namespace
@@ -423,7 +426,7 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
   auto w = std::make_shared<recording_waiter>();
   grant g;
   refusal refused;
-  ASSERT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.message;
+  ASSERT_EQ(pool->hold(w, g, refused), version_pool::acquire_result::must_hold) << refused.reason.message;
   ASSERT_EQ(provider_.started().size(), 2u);
   pool->on_ready(provider_.started_ids()[1], loopback(9001));
   ASSERT_TRUE(w->got);
