@@ -19,6 +19,7 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -91,7 +92,34 @@ net::awaitable<void> start(const greeter::settings& s, net::io_context& ioc, int
 
 }  // namespace
 
-int main() {
+constexpr const char* k_usage =
+    "usage: greeter [--help]\n"
+    "\n"
+    "The example Ignite app: listens on $HOST:$PORT and answers POST / with a JSON\n"
+    "greeting, {\"name\":\"ada\"} -> {\"greeting\":\"Hello, ada!\"}. The platform runs it as a pod.\n"
+    "\n"
+    "Environment:\n"
+    "  PORT                          port to listen on (the platform sets it; default 8080)\n"
+    "  HOST                          address to listen on (default 127.0.0.1; 0.0.0.0 in a container)\n"
+    "  IGNITE_APP_ID, IGNITE_VERSION reported at start; the version is echoed as x-greeter-version\n"
+    "  GREETER_START_DELAY_MS=<ms>   boot this long before listening (a slow cold start)\n"
+    "  GREETER_EXIT_BEFORE_LISTEN=<code>  exit with <code> instead of listening\n"
+    "  GREETER_NEVER_LISTEN=1        run without ever listening\n"
+    "  GREETER_RESPONSE_DELAY_MS=<ms>  hold every answer this long\n"
+    "  GREETER_EXIT_AFTER_REQUESTS=<n> crash (status 70) after the n-th answer\n"
+    "\n"
+    "Request bodies over 1 MiB get 413. SIGTERM or SIGINT ends it at once.\n";
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      std::fputs(k_usage, stdout);
+      return 0;
+    }
+    std::fprintf(stderr, "greeter: unknown argument \"%s\"\n\n%s", argv[i], k_usage);
+    return 2;
+  }
   greeter::settings settings;
   try {
     settings = greeter::settings::from_environment();
