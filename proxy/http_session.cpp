@@ -318,6 +318,9 @@ request_error http_session<Stream>::check_head(request_context& x) {
       x.parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
   parser.eager(false);
   parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  // Beast checks a Content-Length against a body limit of its own (1 MiB) as it parses
+  // the head: max_body_bytes, applied in route, is the only limit.
+  parser.body_limit(boost::none);
   boost::system::error_code ec;
   auto used = parser.put(net::buffer(buffer_.data().data(), x.head_size), ec);
   if (ec == http::error::header_limit) return request_error::from_client(proxy_error::headers_too_large);
