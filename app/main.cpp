@@ -7,7 +7,7 @@
 #include <string>
 
 #include "app/server.hpp"
-#include "app/version.hpp"
+#include "common/version.hpp"
 #include "routing/config.hpp"
 
 namespace {
@@ -43,7 +43,7 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       return usage(0);
     } else if (!std::strcmp(argv[i], "--version")) {
-      std::printf("ignite-proxy %s\n", ignite::app::k_version);
+      std::printf("ignite-proxy %s\n", ignite::common::k_version);
       return 0;
     } else {
       std::fprintf(stderr, "ignite-proxy: unknown argument \"%s\"\n\n", argv[i]);

@@ -3,10 +3,13 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstring>
+#include <latch>
 #include <thread>
+#include <unordered_map>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -15,6 +18,7 @@
 #include "app/events.hpp"
 #include "common/log.hpp"
 #include "proxy/route_snapshot.hpp"
+#include "routing/sqlite_store.hpp"
 
 namespace ignite::app {
 
@@ -82,9 +86,31 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   // leaves nothing behind and says why in one line.
   routing::check_commands(config_);
   auto listener = open_listener(ctx_, "listen.http", config_.listen.http);
+  admin_acceptor_.emplace(open_listener(ctx_, "listen.admin", config_.listen.admin));
+  try {
+    store_ = std::make_unique<routing::sqlite_store>(config_.state_file);
+  } catch (const std::exception& e) {
+    throw startup_error(std::string("state_file: ") + e.what());
+  }
+  std::filesystem::path key_file = config_.secrets_key_file;
+  if (key_file.empty()) key_file = std::filesystem::path(config_.state_file).parent_path() / "secrets.key";
+  std::optional<admin::secret_box> box;
+  try {
+    box.emplace(admin::secret_box::from_key_file(key_file));
+  } catch (const admin::crypto_error& e) {
+    throw startup_error(std::string("secrets_key_file: ") + e.what());
+  }
+  admin::control_plane::options plane_options;
+  plane_options.domain = config_.domain;
+  plane_options.http_port = listener.local_endpoint().port();
+  if (const char* token = std::getenv(config_.admin_token_env.c_str())) plane_options.operator_token = token;
+  plane_ = std::make_unique<admin::control_plane>(*store_, *box, plane_options);
+  plane_->set_file_config(config_);
+  auto routes = merged(config_);
+
   tick_pools();  // pending work first, so the supervisor's run() does not return at once
   supervisor_.start([this] { supervisor_ctx_.run(); });
-  auto snapshot = build_snapshot(config_);
+  auto snapshot = build_snapshot(routes);
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   shared_.on_worker_drained = [this] {
     net::post(ctx_, [this] {
@@ -95,9 +121,16 @@ server::server(std::filesystem::path config_path, routing::config cfg)
     workers_.push_back(std::make_unique<worker>(shared_, snapshot));
     acceptors_.push_back(share_listener(workers_.back()->context(), listener));
   }
+  admin_ = std::make_unique<admin::admin_server>(*plane_, snapshot, [this]() -> std::string {
+    if (draining_) return "draining";
+    if (!ready_) return "starting";
+    return {};
+  });
 }
 
 server::~server() {
+  watch_.reset();
+  if (admin_) admin_->stop();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
   workers_.clear();
@@ -107,6 +140,33 @@ std::shared_ptr<const route_snapshot> server::build_snapshot(const routing::conf
   pools_.begin();
   auto snapshot = std::make_shared<const route_snapshot>(cfg, pools_);
   return snapshot;
+}
+
+routing::config server::merged(const routing::config& file_cfg) const {
+  routing::config out = file_cfg;
+  std::unordered_map<std::string, std::string> labels;
+  for (const auto& a : file_cfg.apps) labels.emplace(a.label(), a.id());
+  for (auto& a : plane_->api_apps()) {
+    auto [it, fresh] = labels.emplace(a.label(), a.id());
+    if (!fresh)
+      throw routing::config_error(
+          "apps", "host label \"" + a.label() + "\" of " + it->second + " is taken by the API's app " + a.id());
+    out.apps.push_back(std::move(a));
+  }
+  return out;
+}
+
+void server::rebuild(const routing::config& file_cfg) {
+  std::lock_guard lock(rebuild_mutex_);
+  auto snapshot = build_snapshot(merged(file_cfg));
+  // Every worker takes it before this returns: once a publish is answered, new requests
+  // go to the new version.
+  std::latch applied(static_cast<std::ptrdiff_t>(workers_.size()));
+  for (auto& w : workers_) w->publish(snapshot, [&applied] { applied.count_down(); });
+  admin_->publish(snapshot);
+  applied.wait();
+  // Old versions' pools retire: requests in flight finish there, then their pods stop.
+  pools_.commit();
 }
 
 // Idle scale-down, reserved capacity, and forgetting retired pools, ten times a second.
@@ -121,16 +181,38 @@ void server::tick_pools() {
 
 int server::run() {
   auto bound = acceptors_.front().local_endpoint();
+  auto admin_bound = admin_acceptor_->local_endpoint();
   for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(std::move(acceptors_[i]));
   acceptors_.clear();
-  pools_.commit();  // reserved pods start now
+  admin_->start(share_listener(admin_->context(), *admin_acceptor_));
+  admin_acceptor_->close();  // the admin thread has its own descriptor of the socket
+  pools_.commit();           // reserved pods start now
+  // From here, what the API commits reaches the routes: on the committing thread, after
+  // the commit, before the API answers.
+  watch_ = store_->watch("/", store_->current_revision(),
+                         [this](const std::vector<routing::event>& events, routing::revision) {
+                           bool routes = std::any_of(events.begin(), events.end(), [](const routing::event& e) {
+                             return e.kv.key.starts_with("/apps/") || e.kv.key.starts_with("/versions/");
+                           });
+                           if (!routes) return;
+                           try {
+                             std::lock_guard lock(config_mutex_);
+                             rebuild(config_);
+                           } catch (const std::exception& e) {
+                             common::log_event("routes_failed", "\"error\":" + json_string(e.what()));
+                           }
+                         });
   signals_.add(SIGHUP);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   wait_for_signal();
+  ready_ = true;
   common::log_event("listening", "\"listener\":\"http\",\"address\":" +
                                      json_string(bound.address().to_string() + ":" + std::to_string(bound.port())) +
                                      ",\"threads\":" + std::to_string(workers_.size()));
+  common::log_event("listening",
+                    "\"listener\":\"admin\",\"address\":" +
+                        json_string(admin_bound.address().to_string() + ":" + std::to_string(admin_bound.port())));
   ctx_.run();
   for (auto& w : workers_) w->join();
   // Every pod this proxy started is stopped (SIGTERM, then SIGKILL after the grace)
@@ -161,12 +243,12 @@ void server::reload() {
     auto cfg = routing::load_config_file(config_path_);
     routing::check_versions_unchanged(config_, cfg);
     routing::check_commands(cfg);
-    if (cfg.listen.http != config_.listen.http || cfg.threads != config_.threads)
-      common::log_event("reload_warning", "\"message\":\"listen and threads take effect on restart\"");
-    auto snapshot = build_snapshot(cfg);
-    for (auto& w : workers_) w->publish(snapshot);
-    // Old versions' pools retire: requests in flight finish there, then their pods stop.
-    pools_.commit();
+    if (cfg.listen.http != config_.listen.http || cfg.listen.admin != config_.listen.admin ||
+        cfg.threads != config_.threads || cfg.state_file != config_.state_file)
+      common::log_event("reload_warning", "\"message\":\"listen, threads and state_file take effect on restart\"");
+    std::lock_guard lock(config_mutex_);
+    rebuild(cfg);  // refuses a file app whose label an API app has taken
+    plane_->set_file_config(cfg);
     config_ = std::move(cfg);
     common::log_event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
   } catch (const std::exception& e) {
@@ -193,6 +275,10 @@ void server::finish() {
   finished_ = true;
   drain_timer_.cancel();
   signals_.cancel();
+  // The control plane stops first: a change committed now would wait for workers that
+  // are no longer there to take its routes.
+  watch_.reset();
+  admin_->stop();
   for (auto& w : workers_) w->stop();
 }
 

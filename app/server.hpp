@@ -3,8 +3,11 @@
 // config file and swaps the route snapshot; SIGTERM/SIGINT drain, stop every pod this
 // proxy started, and exit.
 
+#include <atomic>
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -13,12 +16,15 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "admin/admin_server.hpp"
+#include "admin/control_plane.hpp"
 #include "coldstart/clock.hpp"
 #include "coldstart/pool_registry.hpp"
 #include "coldstart/process_provider.hpp"
 #include "coldstart/static_provider.hpp"
 #include "proxy/worker.hpp"
 #include "routing/config.hpp"
+#include "routing/state_store.hpp"
 
 namespace ignite::app {
 
@@ -51,7 +57,8 @@ class context_thread {
 class server {
  public:
   // Checks the commands, binds every listener (throws startup_error if one cannot be
-  // bound), and builds the first route snapshot, starting reserved pods.
+  // bound), opens the state store and the secrets key, and builds the first route
+  // snapshot from the config file's apps and the API's, starting reserved pods.
   server(std::filesystem::path config_path, routing::config cfg);
   ~server();
 
@@ -61,6 +68,13 @@ class server {
 
  private:
   std::shared_ptr<const proxy::route_snapshot> build_snapshot(const routing::config& cfg);
+  // The config file's apps with the API's: the route table's input. Throws config_error
+  // if a file app's host label is taken by an API app.
+  routing::config merged(const routing::config& file_cfg) const;
+  // Builds the snapshot of `file_cfg` and the API's apps and publishes it to every
+  // worker and the admin listener, returning once every worker uses it. Any thread;
+  // one at a time.
+  void rebuild(const routing::config& file_cfg);
   void wait_for_signal();
   void reload();
   void begin_drain();
@@ -69,6 +83,10 @@ class server {
 
   std::filesystem::path config_path_;
   routing::config config_;
+  std::unique_ptr<routing::state_store> store_;
+  std::unique_ptr<admin::control_plane> plane_;
+  std::mutex config_mutex_;         // config_: the main thread reloads it, the admin thread reads it
+  std::mutex rebuild_mutex_;        // one snapshot at a time
   boost::asio::io_context ctx_{1};  // signals and reloads; never request traffic
   boost::asio::signal_set signals_{ctx_};
   boost::asio::steady_timer drain_timer_{ctx_};
@@ -86,7 +104,12 @@ class server {
   proxy::shared_state shared_;
   std::vector<std::unique_ptr<proxy::worker>> workers_;
   std::vector<proxy::tcp_acceptor> acceptors_;  // handed to workers by run()
-  bool draining_ = false;
+  std::optional<proxy::tcp_acceptor> admin_acceptor_;
+  std::unique_ptr<admin::admin_server> admin_;
+  // Changes committed to the store (through the API) rebuild the routes.
+  std::unique_ptr<routing::state_store::watch_handle> watch_;
+  std::atomic<bool> ready_{false};
+  std::atomic<bool> draining_{false};
   bool finished_ = false;
 };
 

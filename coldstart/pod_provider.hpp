@@ -24,7 +24,8 @@ struct pod_spec {
   std::string version;         // "3", also IGNITE_VERSION
   common::host_port endpoint;  // static: where the pod that runs elsewhere listens
   std::vector<std::string> command;
-  std::string image_ref;
+  std::string image_ref;     // as given (for display and the pull)
+  std::string image_digest;  // "sha256:…": what runs, when resolved
   std::string registry_secret_ref;
 };
 

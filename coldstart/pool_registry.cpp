@@ -11,7 +11,8 @@ std::string pool_registry::key_of(const pod_spec& spec, const std::vector<common
   std::string key = spec.app_id + "@" + spec.version;
   for (const auto& e : endpoints) key += "|e:" + e.to_string();
   for (const auto& a : spec.command) key += "|c:" + a;
-  if (!spec.image_ref.empty()) key += "|i:" + spec.image_ref + "|s:" + spec.registry_secret_ref;
+  if (!spec.image_ref.empty())
+    key += "|i:" + spec.image_ref + "|d:" + spec.image_digest + "|s:" + spec.registry_secret_ref;
   return key;
 }
 

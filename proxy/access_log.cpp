@@ -36,6 +36,7 @@ void access_log::format(const request_record& r, std::string& out) {
                            static_cast<char>('0' + frac % 10)};
   out.append(decimals, sizeof decimals);
   out.append(r.cold_start ? ",\"cold_start\":true" : ",\"cold_start\":false");
+  if (r.invoke) out.append(",\"source\":\"invoke\"");
   if (r.error != proxy_error::none) {
     out.append(",\"error\":\"").append(row_of(r.error).code).append("\",\"error_source\":\"");
     out.append(name_of(r.source)).append("\"");

@@ -26,6 +26,7 @@ struct request_record {
   std::string_view error_detail;  // what the public answer leaves out; log only
   bool cut = false;               // the answer had begun when the error came: cut off
   bool cold_start = false;
+  bool invoke = false;  // came through the control API's invoke, not the public listener
 };
 
 class access_log {

@@ -11,6 +11,7 @@ route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_regis
     spec.version = v.version_text;
     spec.command = v.spec->command;
     spec.image_ref = v.spec->image_ref;
+    spec.image_digest = v.spec->image_digest;
     spec.registry_secret_ref = v.spec->registry_secret_ref;
     coldstart::pool_settings settings;
     const auto& s = app->spec.scaling;

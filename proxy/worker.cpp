@@ -55,8 +55,11 @@ void worker::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-void worker::publish(std::shared_ptr<const route_snapshot> snapshot) {
-  net::post(ctx_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
+void worker::publish(std::shared_ptr<const route_snapshot> snapshot, std::function<void()> applied) {
+  net::post(ctx_, [this, snapshot = std::move(snapshot), applied = std::move(applied)]() mutable {
+    snapshot_ = std::move(snapshot);
+    if (applied) applied();
+  });
 }
 
 void worker::begin_drain() {

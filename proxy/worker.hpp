@@ -60,8 +60,9 @@ class worker {
   void start(tcp_acceptor acceptor);
   void join();
 
-  // Any thread: posts the new snapshot; requests already running keep theirs.
-  void publish(std::shared_ptr<const route_snapshot> snapshot);
+  // Any thread: posts the new snapshot; requests already running keep theirs. `applied`
+  // (optional) runs on the worker thread once new requests use it.
+  void publish(std::shared_ptr<const route_snapshot> snapshot, std::function<void()> applied = {});
   // Any thread: stop accepting, close idle connections, finish requests in flight.
   void begin_drain();
   // Any thread: close everything now; the thread ends once the cancelled work unwinds.

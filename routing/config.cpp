@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/executable.hpp"
+#include "routing/image_ref.hpp"
 
 namespace ignite::routing {
 
@@ -107,7 +108,7 @@ limits parse_limits(const json& j, const std::string& path) {
   return l;
 }
 
-scaling parse_scaling(const json& j, const std::string& path) {
+scaling parse_scaling_at(const json& j, const std::string& path) {
   object_at(j, path);
   only_keys(j, path, {"reserved_capacity", "max_replicas", "container_concurrency", "idle_timeout_ms"});
   scaling s;
@@ -124,35 +125,11 @@ scaling parse_scaling(const json& j, const std::string& path) {
 
 version_spec parse_version(const json& j, const std::string& path) {
   object_at(j, path);
-  only_keys(j, path, {"version", "endpoints", "command", "image_ref", "registry_secret_ref"});
-  version_spec v;
   if (!j.contains("version")) throw config_error(join(path, "version"), "is required");
+  auto source = j;
+  source.erase("version");
+  version_spec v = parse_source(source, path);
   v.version = unsigned_at(j["version"], join(path, "version"), 1, 1u << 30);
-  int sources = 0;
-  if (j.contains("endpoints")) {
-    ++sources;
-    const auto& list = j["endpoints"];
-    if (!list.is_array()) throw config_error(join(path, "endpoints"), "must be an array of strings");
-    if (list.empty()) throw config_error(join(path, "endpoints"), "must list at least one host:port");
-    for (std::size_t i = 0; i < list.size(); ++i)
-      v.endpoints.push_back(endpoint_at(list[i], index(join(path, "endpoints"), i)));
-  }
-  if (j.contains("command")) {
-    ++sources;
-    v.command = strings_at(j["command"], join(path, "command"));
-    if (v.command.empty() || v.command[0].empty())
-      throw config_error(join(path, "command"), "must be a non-empty argv");
-  }
-  if (j.contains("image_ref")) {
-    ++sources;
-    v.image_ref = string_at(j["image_ref"], join(path, "image_ref"));
-    if (v.image_ref.empty()) throw config_error(join(path, "image_ref"), "must not be empty");
-  }
-  if (j.contains("registry_secret_ref")) {
-    if (v.image_ref.empty()) throw config_error(join(path, "registry_secret_ref"), "is only valid with image_ref");
-    v.registry_secret_ref = string_at(j["registry_secret_ref"], join(path, "registry_secret_ref"));
-  }
-  if (sources != 1) throw config_error(path, "needs exactly one source: endpoints, command or image_ref");
   return v;
 }
 
@@ -188,11 +165,55 @@ app_spec parse_app(const json& j, const std::string& path) {
       throw config_error(join(path, "active_version"),
                          "version " + std::to_string(app.active_version) + " is not in versions");
   }
-  if (j.contains("scaling")) app.scaling = parse_scaling(j["scaling"], join(path, "scaling"));
+  if (j.contains("scaling")) app.scaling = parse_scaling_at(j["scaling"], join(path, "scaling"));
   return app;
 }
 
 }  // namespace
+
+version_spec parse_source(const json& j, const std::string& path) {
+  object_at(j, path);
+  only_keys(j, path, {"endpoints", "command", "image_ref", "image_digest", "registry_secret_ref"});
+  version_spec v;
+  int sources = 0;
+  if (j.contains("endpoints")) {
+    ++sources;
+    const auto& list = j["endpoints"];
+    if (!list.is_array()) throw config_error(join(path, "endpoints"), "must be an array of strings");
+    if (list.empty()) throw config_error(join(path, "endpoints"), "must list at least one host:port");
+    for (std::size_t i = 0; i < list.size(); ++i)
+      v.endpoints.push_back(endpoint_at(list[i], index(join(path, "endpoints"), i)));
+  }
+  if (j.contains("command")) {
+    ++sources;
+    v.command = strings_at(j["command"], join(path, "command"));
+    if (v.command.empty() || v.command[0].empty())
+      throw config_error(join(path, "command"), "must be a non-empty argv");
+  }
+  if (j.contains("image_ref")) {
+    ++sources;
+    v.image_ref = string_at(j["image_ref"], join(path, "image_ref"));
+    std::string why;
+    if (!parse_image_ref(v.image_ref, why)) throw config_error(join(path, "image_ref"), why);
+  }
+  if (j.contains("image_digest")) {
+    if (v.image_ref.empty()) throw config_error(join(path, "image_digest"), "is only valid with image_ref");
+    v.image_digest = string_at(j["image_digest"], join(path, "image_digest"));
+    std::string why;
+    if (!parse_image_ref("localhost/x@" + v.image_digest, why))
+      throw config_error(join(path, "image_digest"), "must be sha256: and 64 lowercase hex digits");
+  }
+  if (j.contains("registry_secret_ref")) {
+    if (v.image_ref.empty()) throw config_error(join(path, "registry_secret_ref"), "is only valid with image_ref");
+    v.registry_secret_ref = string_at(j["registry_secret_ref"], join(path, "registry_secret_ref"));
+    if (auto why = check_name(v.registry_secret_ref); !why.empty())
+      throw config_error(join(path, "registry_secret_ref"), why);
+  }
+  if (sources != 1) throw config_error(path, "needs exactly one source: endpoints, command or image_ref");
+  return v;
+}
+
+scaling parse_scaling(const json& j, const std::string& path) { return parse_scaling_at(j, path); }
 
 config_error::config_error(std::string field, const std::string& message)
     : std::runtime_error(field.empty() ? message : field + ": " + message), field_(std::move(field)) {}
@@ -215,7 +236,9 @@ std::string check_name(const std::string& name) {
 
 config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
-  only_keys(j, "", {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "limits", "apps"});
+  only_keys(
+      j, "",
+      {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "secrets_key_file", "limits", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -255,6 +278,8 @@ config parse_config(const json& j) {
     throw config_error("tls.certificates", "listen.https needs at least one certificate");
   if (j.contains("admin_token_env")) c.admin_token_env = string_at(j["admin_token_env"], "admin_token_env");
   if (j.contains("state_file")) c.state_file = string_at(j["state_file"], "state_file");
+  if (c.state_file.empty()) throw config_error("state_file", "must not be empty");
+  if (j.contains("secrets_key_file")) c.secrets_key_file = string_at(j["secrets_key_file"], "secrets_key_file");
   if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
   if (j.contains("apps")) {
     const auto& apps = j["apps"];
@@ -322,7 +347,7 @@ void check_commands(const config& c) {
 
 bool same_source(const version_spec& a, const version_spec& b) {
   return a.endpoints == b.endpoints && a.command == b.command && a.image_ref == b.image_ref &&
-         a.registry_secret_ref == b.registry_secret_ref;
+         a.image_digest == b.image_digest && a.registry_secret_ref == b.registry_secret_ref;
 }
 
 void check_versions_unchanged(const config& before, const config& after) {

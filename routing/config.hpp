@@ -44,7 +44,8 @@ struct version_spec {
   unsigned version = 0;
   std::vector<common::host_port> endpoints;
   std::vector<std::string> command;  // argv
-  std::string image_ref;
+  std::string image_ref;             // as given: "ghcr.io/acme-corp/greeter:1.0.0"
+  std::string image_digest;          // "sha256:…": what the version runs, once resolved
   std::string registry_secret_ref;
 };
 
@@ -79,7 +80,8 @@ struct config {
   unsigned threads = 0;  // 0: one per core
   std::vector<tls_certificate> certificates;
   std::string admin_token_env = "IGNITE_ADMIN_TOKEN";
-  std::string state_file = "var/state.json";
+  std::string state_file = "var/state.db";  // SQLite: apps, versions, secrets, tokens
+  std::string secrets_key_file;             // empty: secrets.key beside state_file
   routing::limits limits;
   std::vector<app_spec> apps;
 };
@@ -116,5 +118,13 @@ bool same_source(const version_spec& a, const version_spec& b);
 
 // Validates app/org names against the host rules; returns an empty string or the reason.
 std::string check_name(const std::string& name);
+
+// A version's source, as the config file and the control API write it: exactly one of
+// endpoints, command or image_ref (with image_digest and registry_secret_ref). Throws
+// config_error naming the field under `path`.
+version_spec parse_source(const nlohmann::json& source, const std::string& path);
+
+// An app's scaling object (only the keys given; the rest default). Throws config_error.
+scaling parse_scaling(const nlohmann::json& j, const std::string& path);
 
 }  // namespace ignite::routing

@@ -8,6 +8,8 @@ packages=(
   libboost1.81-dev          # Beast + Asio (1.81, not Debian's default 1.74)
   libssl-dev                # TLS for the https listener
   nlohmann-json3-dev        # config, state and JSON error bodies
+  libcli11-dev              # the ignite CLI's argument parsing (subcommands, --help)
+  libsqlite3-dev            # the embedded state store (routing/sqlite_store): WAL, synchronous=FULL
   prometheus-cpp-dev        # /metrics
   libgtest-dev libgmock-dev # tests
   libbenchmark-dev          # micro-benchmarks in bench/

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <system_error>
 
+extern char** environ;
+
 namespace ignite::test {
 
 namespace {
@@ -43,7 +45,7 @@ void ignore_sigpipe_once() {
 }  // namespace
 
 proxy_process::proxy_process(std::filesystem::path binary, const nlohmann::json& config,
-                             std::vector<std::string> extra_args) {
+                             std::vector<std::string> extra_args, std::vector<std::string> env) {
   ignore_sigpipe_once();
   const char* echo = std::getenv("IGNITE_IT_ECHO");
   echo_ = echo && *echo && std::string_view(echo) != "0";
@@ -52,7 +54,7 @@ proxy_process::proxy_process(std::filesystem::path binary, const nlohmann::json&
   if (!::mkdtemp(tmpl.data())) throw errno_error("proxy_process: mkdtemp");
   dir_ = tmpl;
   config_path_ = dir_ / "ignite.json";
-  write_file(config_path_, config);
+  write_file(config_path_, with_test_defaults(config));
 
   // Everything the child needs is built before fork(): after it, only async-signal-safe calls.
   std::vector<std::string> args{binary.string(), "--config", config_path_.string()};
@@ -60,6 +62,12 @@ proxy_process::proxy_process(std::filesystem::path binary, const nlohmann::json&
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
 
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw errno_error("proxy_process: pipe2");
@@ -88,7 +96,7 @@ proxy_process::proxy_process(std::filesystem::path binary, const nlohmann::json&
     sigset_t none;
     ::sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execv(argv[0], argv.data());
+    ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -155,6 +163,17 @@ void proxy_process::reap() {
   changed_.notify_all();
 }
 
+std::optional<std::uint16_t> proxy_process::wait_admin_listening(std::chrono::milliseconds cap) {
+  const auto line = wait_for_line(
+      [](const nlohmann::json& j) {
+        return j.value("event", "") == "listening" && j.value("listener", "") == "admin" && j.contains("address");
+      },
+      cap);
+  if (!line) return std::nullopt;
+  const std::string address = (*line)["address"];
+  return static_cast<std::uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
+}
+
 std::optional<std::uint16_t> proxy_process::wait_listening(std::chrono::milliseconds cap) {
   const auto line = wait_for_line(
       [](const nlohmann::json& j) {
@@ -211,7 +230,19 @@ std::string proxy_process::output() const {
   return out;
 }
 
-void proxy_process::rewrite_config(const nlohmann::json& config) { write_file(config_path_, config); }
+void proxy_process::rewrite_config(const nlohmann::json& config) {
+  write_file(config_path_, with_test_defaults(config));
+}
+
+// Tests run in parallel: unless a test says otherwise, each proxy gets an admin port of
+// its own and a state store in its private directory.
+nlohmann::json proxy_process::with_test_defaults(nlohmann::json cfg) const {
+  if (!cfg.is_object()) return cfg;
+  if (!cfg.contains("listen") || !cfg["listen"].is_object()) cfg["listen"] = nlohmann::json::object();
+  if (!cfg["listen"].contains("admin")) cfg["listen"]["admin"] = "127.0.0.1:0";
+  if (!cfg.contains("state_file")) cfg["state_file"] = (dir_ / "state.db").string();
+  return cfg;
+}
 
 std::size_t proxy_process::reload(const nlohmann::json& config) {
   rewrite_config(config);

@@ -31,9 +31,10 @@ class proxy_process {
  public:
   using line_predicate = std::function<bool(const nlohmann::json&)>;
 
-  // Writes `config` and starts `binary --config <file> <extra_args...>`. Throws if the
-  // process cannot be started.
-  proxy_process(std::filesystem::path binary, const nlohmann::json& config, std::vector<std::string> extra_args = {});
+  // Writes `config` and starts `binary --config <file> <extra_args...>`, with `env`
+  // ("NAME=value") added to this process's environment. Throws if it cannot be started.
+  proxy_process(std::filesystem::path binary, const nlohmann::json& config, std::vector<std::string> extra_args = {},
+                std::vector<std::string> env = {});
   ~proxy_process();
   proxy_process(const proxy_process&) = delete;
   proxy_process& operator=(const proxy_process&) = delete;
@@ -43,6 +44,10 @@ class proxy_process {
   std::optional<std::uint16_t> wait_listening(std::chrono::milliseconds cap = std::chrono::seconds(10));
   // The port learnt by wait_listening() (0 before).
   std::uint16_t port() const { return port_; }
+  // Waits for the admin listener's listening line and returns its port.
+  std::optional<std::uint16_t> wait_admin_listening(std::chrono::milliseconds cap = std::chrono::seconds(10));
+  // The directory the config was written to (private to this process; removed with it).
+  const std::filesystem::path& dir() const { return dir_; }
 
   // Waits for a JSON line, at index >= `from` among all lines, that satisfies `pred`.
   std::optional<nlohmann::json> wait_for_line(const line_predicate& pred, std::chrono::milliseconds cap,
@@ -72,6 +77,7 @@ class proxy_process {
   const std::filesystem::path& config_path() const { return config_path_; }
 
  private:
+  nlohmann::json with_test_defaults(nlohmann::json cfg) const;
   void read_lines(int fd);
   void reap();
 

@@ -91,7 +91,7 @@ TEST_F(registry_test, a_version_left_out_of_a_generation_is_retired) {
   generation({});
   EXPECT_EQ(endpoints_.stopped().size(), 3u);
   EXPECT_EQ(registry_.pools().size(), 1u);  // kept until it has finished
-  for (const auto& [id, spec] : endpoints_.started()) first[0]->on_exit(id, pod_exit{"stopped", {}});
+  for (const auto& [id, spec] : endpoints_.started()) first[0]->on_exit(id, pod_exit{"stopped", {}, {}});
   EXPECT_TRUE(first[0]->finished());
   registry_.tick();
   EXPECT_TRUE(registry_.pools().empty());
@@ -207,13 +207,13 @@ TEST_F(registry_test, tick_drops_a_retired_pool_only_once_it_has_finished) {
   ASSERT_EQ(stopping.size(), 3u);  // the retired pool's idle pods
 
   // Two of its three pods have exited: not finished, still listed after a tick.
-  first[0]->on_exit(stopping[0], pod_exit{"stopped", {}});
-  first[0]->on_exit(stopping[1], pod_exit{"stopped", {}});
+  first[0]->on_exit(stopping[0], pod_exit{"stopped", {}, {}});
+  first[0]->on_exit(stopping[1], pod_exit{"stopped", {}, {}});
   registry_.tick();
   EXPECT_EQ(registry_.pools().size(), 2u);
 
   // The last one: finished, and the next tick forgets it; the active pool stays.
-  first[0]->on_exit(stopping[2], pod_exit{"stopped", {}});
+  first[0]->on_exit(stopping[2], pod_exit{"stopped", {}, {}});
   EXPECT_EQ(registry_.pools().size(), 2u) << "only tick() drops pools";
   registry_.tick();
   EXPECT_EQ(registry_.pools(), second);
@@ -230,7 +230,7 @@ TEST_F(registry_test, a_retired_pool_with_a_request_in_flight_is_kept_until_it_i
   auto stopped = endpoints_.stopped();
   ASSERT_EQ(stopped.size(), 2u);
   EXPECT_EQ(std::count(stopped.begin(), stopped.end(), busy.pod), 0);
-  for (auto id : stopped) first[0]->on_exit(id, pod_exit{"stopped", {}});
+  for (auto id : stopped) first[0]->on_exit(id, pod_exit{"stopped", {}, {}});
   registry_.tick();
   EXPECT_EQ(registry_.pools(), first);
   EXPECT_FALSE(registry_.all_stopped());
@@ -239,7 +239,7 @@ TEST_F(registry_test, a_retired_pool_with_a_request_in_flight_is_kept_until_it_i
   stopped = endpoints_.stopped();
   ASSERT_EQ(stopped.size(), 3u);
   EXPECT_EQ(stopped.back(), busy.pod);
-  first[0]->on_exit(busy.pod, pod_exit{"stopped", {}});
+  first[0]->on_exit(busy.pod, pod_exit{"stopped", {}, {}});
   registry_.tick();
   EXPECT_TRUE(registry_.pools().empty());
 }
@@ -266,7 +266,7 @@ TEST_F(registry_test, stop_all_stops_the_pods_of_active_and_retired_pools) {
   for (const auto& [id, spec] : endpoints_.started()) {
     EXPECT_FALSE(registry_.all_stopped());
     auto& pool = spec.version == "1" ? first[0] : second[0];
-    pool->on_exit(id, pod_exit{"stopped", {}});
+    pool->on_exit(id, pod_exit{"stopped", {}, {}});
   }
   EXPECT_TRUE(registry_.all_stopped());
 }
@@ -291,7 +291,7 @@ TEST_F(registry_test, stop_all_reaches_command_pods) {
   registry_.stop_all();
   EXPECT_EQ(commands_.stopped(), started);
   EXPECT_TRUE(endpoints_.stopped().empty());
-  for (auto id : started) pool->on_exit(id, pod_exit{"killed by signal 15", {}});
+  for (auto id : started) pool->on_exit(id, pod_exit{"killed by signal 15", {}, {}});
   EXPECT_TRUE(registry_.all_stopped());
   // A tick after shutdown starts nothing again, reserved capacity or not.
   registry_.tick();

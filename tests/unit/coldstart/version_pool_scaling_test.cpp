@@ -166,7 +166,7 @@ TEST_F(version_pool_scaling_test, a_start_failure_keeps_requests_another_startin
   auto a = hold(*pool);
   auto b = hold(*pool);
   ASSERT_EQ(provider_.started().size(), 2u);
-  pool->on_exit(provider_.started_ids()[0], {"exited with status 1", {}});
+  pool->on_exit(provider_.started_ids()[0], {"exited with status 1", {}, {}});
   // One pod is still starting with one free slot: the older request keeps waiting.
   EXPECT_EQ(a->calls, 0);
   ASSERT_EQ(b->calls, 1);
@@ -222,7 +222,7 @@ TEST_F(version_pool_scaling_test, an_idle_pod_is_stopped_after_idle_timeout_down
   pool->tick();
   ASSERT_EQ(provider_.stopped(), std::vector<pod_id>{id});
   EXPECT_EQ(pool->stats().pods_stopped_idle, 1u);
-  pool->on_exit(id, {"was stopped", {}});
+  pool->on_exit(id, {"was stopped", {}, {}});
   EXPECT_EQ(pool->stats().pods, 0u);
   // From zero, the next request is a cold start again.
   hold(*pool);
@@ -252,7 +252,7 @@ TEST_F(version_pool_scaling_test, reserved_capacity_is_restored_after_a_pod_dies
   auto pool = make(s);
   pool->activate();
   pool->on_ready(provider_.started_ids().at(0), loopback(41000));
-  pool->on_exit(provider_.started_ids()[0], {"was killed by signal 9 (SIGKILL)", {}});
+  pool->on_exit(provider_.started_ids()[0], {"was killed by signal 9 (SIGKILL)", {}, {}});
   EXPECT_EQ(provider_.started().size(), 2u);
 }
 
@@ -266,7 +266,7 @@ TEST_F(version_pool_scaling_test, a_pod_dying_while_serving_is_replaced_for_the_
   auto first = provider_.started_ids().at(0);
   pool->on_ready(first, loopback(41000));
   ASSERT_TRUE(a->got);
-  pool->on_exit(first, {"was killed by signal 11 (SIGSEGV)", {}});
+  pool->on_exit(first, {"was killed by signal 11 (SIGSEGV)", {}, {}});
   EXPECT_EQ(b->calls, 0) << "a request not yet sent to the dead pod is held again, not failed";
   ASSERT_EQ(provider_.started().size(), 2u);
   pool->release(a->got->pod);  // the failed request finishing is harmless
@@ -348,9 +348,9 @@ TEST_F(version_pool_scaling_test, retiring_stops_idle_pods_and_busy_ones_once_th
   EXPECT_NE(provider_.stopped()[0], g.pod);
   pool->release(g.pod);
   EXPECT_EQ(provider_.stopped().size(), 2u);
-  pool->on_exit(a, {"was stopped", {}});
+  pool->on_exit(a, {"was stopped", {}, {}});
   EXPECT_FALSE(pool->finished());
-  pool->on_exit(b, {"was stopped", {}});
+  pool->on_exit(b, {"was stopped", {}, {}});
   EXPECT_TRUE(pool->finished());
 }
 
@@ -361,7 +361,7 @@ TEST_F(version_pool_scaling_test, stop_all_stops_every_pod_and_fails_held_reques
   EXPECT_EQ(provider_.stopped().size(), 1u);
   ASSERT_EQ(w->calls, 1);
   EXPECT_TRUE(w->failed_with);
-  pool->on_exit(provider_.started_ids().at(0), {"was stopped", {}});
+  pool->on_exit(provider_.started_ids().at(0), {"was stopped", {}, {}});
   EXPECT_TRUE(pool->finished());
 }
 
@@ -420,7 +420,7 @@ TEST_F(retired_pool_test, a_late_request_to_a_retired_static_pool_is_still_serve
   pool->on_ready(first, loopback(9001));
   pool->retire();
   ASSERT_EQ(provider_.stopped(), std::vector<pod_id>{first});
-  pool->on_exit(first, {"stopped", {}});
+  pool->on_exit(first, {"stopped", {}, {}});
   EXPECT_TRUE(pool->finished());
 
   auto w = std::make_shared<recording_waiter>();

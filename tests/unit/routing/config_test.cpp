@@ -63,7 +63,7 @@ TEST(parse_config, empty_object_gives_every_default_of_the_design) {
   EXPECT_EQ(c.threads, 0u);
   EXPECT_TRUE(c.certificates.empty());
   EXPECT_EQ(c.admin_token_env, "IGNITE_ADMIN_TOKEN");
-  EXPECT_EQ(c.state_file, "var/state.json");
+  EXPECT_EQ(c.state_file, "var/state.db");
   EXPECT_TRUE(c.apps.empty());
 }
 
