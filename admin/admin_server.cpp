@@ -1,5 +1,8 @@
 #include "admin/admin_server.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -13,6 +16,10 @@ namespace ignite::admin {
 
 namespace net = boost::asio;
 
+namespace {
+constexpr int k_nice = 10;
+}  // namespace
+
 admin_server::admin_server(control_plane& plane, std::shared_ptr<const proxy::route_snapshot> snapshot, readiness ready,
                            admin_limits limits)
     : plane_(plane), snapshot_(std::move(snapshot)), ready_(std::move(ready)), limits_(limits) {}
@@ -24,6 +31,9 @@ void admin_server::start(proxy::tcp_acceptor acceptor) {
   net::co_spawn(ctx_, accept_loop(), net::detached);
   net::co_spawn(ctx_, upstream_.sweep(), net::detached);
   thread_ = std::thread([this] {
+    // The control plane is background work next to the data plane: a route rebuild over
+    // many apps must not take a core from the workers on a small machine.
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), k_nice);
     for (;;) {
       try {
         ctx_.run();

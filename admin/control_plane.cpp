@@ -644,34 +644,91 @@ std::optional<registry_credentials> control_plane::credentials(const std::string
 
 // ---- for the data plane ------------------------------------------------------------------
 
-std::vector<routing::app_spec> control_plane::api_apps() const {
-  // Every version, grouped by app ("org/name"), then every app: two range reads.
-  std::unordered_map<std::string, std::vector<routing::version_spec>> versions;
-  for (const auto& kv : store_.range("/versions/")) {
-    auto rest = std::string_view(kv.key).substr(10);  // "org/name/0000000001"
+std::optional<routing::app_spec> control_plane::read_app(const std::string& org, const std::string& name) const {
+  auto app = load_app(org, name);
+  if (!app || !app->active_version) return std::nullopt;
+  routing::app_spec spec;
+  spec.org = app->org;
+  spec.name = app->name;
+  spec.description = app->description;
+  spec.active_version = app->active_version;
+  try {
+    spec.scaling = app->parsed_scaling();
+  } catch (const routing::config_error&) {
+    return std::nullopt;  // stored by an older rule; never served half-configured
+  }
+  for (const auto& kv : store_.range(versions_prefix(org, name))) {
     auto doc = json::parse(kv.value);
     auto version = parse_source(doc["source"], kv.key);
     version.version = doc.value("version", 0u);
-    versions[std::string(rest.substr(0, rest.rfind('/')))].push_back(std::move(version));
+    spec.versions.push_back(std::move(version));
   }
-  std::vector<routing::app_spec> out;
-  for (const auto& kv : store_.range("/apps/")) {
-    auto app = app_doc::from_json(json::parse(kv.value));
-    if (!app.active_version) continue;
-    routing::app_spec spec;
-    spec.org = app.org;
-    spec.name = app.name;
-    spec.description = app.description;
-    spec.active_version = app.active_version;
-    try {
-      spec.scaling = app.parsed_scaling();
-    } catch (const routing::config_error&) {
-      continue;  // stored by an older rule; never served half-configured
+  if (!spec.active()) return std::nullopt;
+  return spec;
+}
+
+std::vector<routing::app_spec> control_plane::api_apps() const {
+  std::lock_guard lock(apps_mutex_);
+  if (!apps_loaded_) {
+    // Every version, grouped by app ("org/name"), then every app: two range reads.
+    std::unordered_map<std::string, std::vector<routing::version_spec>> versions;
+    for (const auto& kv : store_.range("/versions/")) {
+      auto rest = std::string_view(kv.key).substr(10);  // "org/name/0000000001"
+      auto doc = json::parse(kv.value);
+      auto version = parse_source(doc["source"], kv.key);
+      version.version = doc.value("version", 0u);
+      versions[std::string(rest.substr(0, rest.rfind('/')))].push_back(std::move(version));
     }
-    if (auto it = versions.find(app.org + "/" + app.name); it != versions.end()) spec.versions = std::move(it->second);
-    if (spec.active()) out.push_back(std::move(spec));
+    for (const auto& kv : store_.range("/apps/")) {
+      auto app = app_doc::from_json(json::parse(kv.value));
+      if (!app.active_version) continue;
+      routing::app_spec spec;
+      spec.org = app.org;
+      spec.name = app.name;
+      spec.description = app.description;
+      spec.active_version = app.active_version;
+      try {
+        spec.scaling = app.parsed_scaling();
+      } catch (const routing::config_error&) {
+        continue;
+      }
+      const auto key = app.org + "/" + app.name;
+      if (auto it = versions.find(key); it != versions.end()) spec.versions = std::move(it->second);
+      if (spec.active()) apps_.emplace(key, std::move(spec));
+    }
+    apps_loaded_ = true;
+    dirty_.clear();
   }
+  for (const auto& key : dirty_) {
+    auto slash = key.find('/');
+    if (auto spec = read_app(key.substr(0, slash), key.substr(slash + 1)))
+      apps_[key] = std::move(*spec);
+    else
+      apps_.erase(key);
+  }
+  dirty_.clear();
+  std::vector<routing::app_spec> out;
+  out.reserve(apps_.size());
+  for (const auto& [key, spec] : apps_) out.push_back(spec);
   return out;
+}
+
+void control_plane::changed(const std::vector<routing::event>& events) {
+  std::lock_guard lock(apps_mutex_);
+  for (const auto& e : events) {
+    std::string_view key = e.kv.key;
+    std::string_view rest;
+    if (key.starts_with("/apps/"))
+      rest = key.substr(6);
+    else if (key.starts_with("/versions/"))
+      rest = key.substr(10);
+    else
+      continue;
+    auto slash = rest.find('/');
+    if (slash == std::string_view::npos) continue;
+    auto end = rest.find('/', slash + 1);
+    dirty_.emplace(rest.substr(0, end));
+  }
 }
 
 }  // namespace ignite::admin

@@ -19,9 +19,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -119,8 +121,12 @@ class control_plane {
   std::string visible_app(const principal& p, const std::string& id) const;
 
   // ---- for the data plane ----
-  // The apps the API manages, as route-table input (apps with an active version).
+  // The apps the API manages, as route-table input (apps with an active version). Kept
+  // in memory: the first call reads the store, later calls re-read only the apps that
+  // changed() named (an informer, as a Kubernetes controller keeps one).
   std::vector<routing::app_spec> api_apps() const;
+  // Committed changes, from a store watch: the apps they touch are read again.
+  void changed(const std::vector<routing::event>& events);
   // The registry credentials of secret `name` in `org`, unsealed; nullopt if none.
   std::optional<registry_credentials> credentials(const std::string& org, const std::string& name) const;
 
@@ -144,6 +150,14 @@ class control_plane {
   image_checker image_checker_;
   mutable std::mutex mutex_;  // guards file_config_ and options_.http_port
   routing::config file_config_;
+
+  // The informer behind api_apps(): "org/name" → the app as route-table input (nullopt:
+  // no active version), and the apps to read again.
+  std::optional<routing::app_spec> read_app(const std::string& org, const std::string& name) const;
+  mutable std::mutex apps_mutex_;
+  mutable bool apps_loaded_ = false;
+  mutable std::map<std::string, routing::app_spec> apps_;
+  mutable std::set<std::string> dirty_;
 };
 
 }  // namespace ignite::admin

@@ -10,6 +10,7 @@
 #include <latch>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/post.hpp>
@@ -111,6 +112,7 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   tick_pools();  // pending work first, so the supervisor's run() does not return at once
   supervisor_.start([this] { supervisor_ctx_.run(); });
   auto snapshot = build_snapshot(routes);
+  current_snapshot_ = snapshot;
   unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   shared_.on_worker_drained = [this] {
     net::post(ctx_, [this] {
@@ -165,16 +167,22 @@ void server::rebuild(const routing::config& file_cfg) {
   for (auto& w : workers_) w->publish(snapshot, [&applied] { applied.count_down(); });
   admin_->publish(snapshot);
   applied.wait();
+  retired_snapshots_.push_back(std::exchange(current_snapshot_, std::move(snapshot)));
   // Old versions' pools retire: requests in flight finish there, then their pods stop.
   pools_.commit();
 }
 
-// Idle scale-down, reserved capacity, and forgetting retired pools, ten times a second.
+// Idle scale-down, reserved capacity, forgetting retired pools and snapshots, ten times a
+// second.
 void server::tick_pools() {
   tick_timer_.expires_after(std::chrono::milliseconds(100));
   tick_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec) return;
     pools_.tick();
+    {
+      std::lock_guard lock(rebuild_mutex_);
+      std::erase_if(retired_snapshots_, [](const auto& s) { return s.use_count() == 1; });
+    }
     tick_pools();
   });
 }
@@ -189,19 +197,9 @@ int server::run() {
   pools_.commit();           // reserved pods start now
   // From here, what the API commits reaches the routes: on the committing thread, after
   // the commit, before the API answers.
-  watch_ = store_->watch("/", store_->current_revision(),
-                         [this](const std::vector<routing::event>& events, routing::revision) {
-                           bool routes = std::any_of(events.begin(), events.end(), [](const routing::event& e) {
-                             return e.kv.key.starts_with("/apps/") || e.kv.key.starts_with("/versions/");
-                           });
-                           if (!routes) return;
-                           try {
-                             std::lock_guard lock(config_mutex_);
-                             rebuild(config_);
-                           } catch (const std::exception& e) {
-                             common::log_event("routes_failed", "\"error\":" + json_string(e.what()));
-                           }
-                         });
+  watch_ =
+      store_->watch("/", store_->current_revision(),
+                    [this](const std::vector<routing::event>& events, routing::revision) { on_committed(events); });
   signals_.add(SIGHUP);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
@@ -225,6 +223,22 @@ int server::run() {
   }
   common::log_event("stopped");
   return 0;
+}
+
+// What the API committed: if it touches apps or versions, the routes are rebuilt, on the
+// committing (admin) thread, before the API answers.
+void server::on_committed(const std::vector<routing::event>& events) {
+  bool routes = std::any_of(events.begin(), events.end(), [](const routing::event& e) {
+    return e.kv.key.starts_with("/apps/") || e.kv.key.starts_with("/versions/");
+  });
+  if (!routes) return;
+  plane_->changed(events);
+  try {
+    std::lock_guard lock(config_mutex_);
+    rebuild(config_);
+  } catch (const std::exception& e) {
+    common::log_event("routes_failed", "\"error\":" + json_string(e.what()));
+  }
 }
 
 void server::wait_for_signal() {

@@ -75,6 +75,7 @@ class server {
   // worker and the admin listener, returning once every worker uses it. Any thread;
   // one at a time.
   void rebuild(const routing::config& file_cfg);
+  void on_committed(const std::vector<routing::event>& events);
   void wait_for_signal();
   void reload();
   void begin_drain();
@@ -85,8 +86,13 @@ class server {
   routing::config config_;
   std::unique_ptr<routing::state_store> store_;
   std::unique_ptr<admin::control_plane> plane_;
-  std::mutex config_mutex_;         // config_: the main thread reloads it, the admin thread reads it
-  std::mutex rebuild_mutex_;        // one snapshot at a time
+  std::mutex config_mutex_;   // config_: the main thread reloads it, the admin thread reads it
+  std::mutex rebuild_mutex_;  // one snapshot at a time; guards the two below
+  std::shared_ptr<const proxy::route_snapshot> current_snapshot_;
+  // Snapshots replaced but perhaps still held by requests in flight. They are freed on
+  // the supervisor thread once nothing else holds them: freeing one with many apps takes
+  // milliseconds, which a worker's thread must never spend.
+  std::vector<std::shared_ptr<const proxy::route_snapshot>> retired_snapshots_;
   boost::asio::io_context ctx_{1};  // signals and reloads; never request traffic
   boost::asio::signal_set signals_{ctx_};
   boost::asio::steady_timer drain_timer_{ctx_};
