@@ -110,7 +110,7 @@ child_of() {
 
 # Its {"event":"listening","listener":"http","address":"127.0.0.1:PORT"} line has the port.
 proxy_http_port() {
-  grep '"event":"listening"' "$proxy_log" | grep '"listener":"http"' |
+  grep -s '"event":"listening"' "$proxy_log" | grep '"listener":"http"' |
     sed -n 's/.*"address":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' | head -n 1
 }
 proxy_listening() { [ -n "$(proxy_http_port)" ]; }
