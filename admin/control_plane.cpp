@@ -114,8 +114,20 @@ json source_json(const routing::version_spec& v) {
     out["image_ref"] = v.image_ref;
     if (!v.image_digest.empty()) out["image_digest"] = v.image_digest;
     if (!v.registry_secret_ref.empty()) out["registry_secret_ref"] = v.registry_secret_ref;
+    if (!v.network.empty()) out["network"] = v.network;
   }
   return out;
+}
+
+// What an image version runs, "registry/repo@sha256:…", beside its source (where the tag
+// is kept for display); null for other sources and unpinned images.
+json pinned_image(const json& source) {
+  if (!source.contains("image_ref") || !source.contains("image_digest")) return nullptr;
+  std::string why;
+  auto ref = routing::parse_image_ref(source["image_ref"].get<std::string>(), why);
+  if (!ref) return nullptr;
+  ref->digest = source["image_digest"].get<std::string>();
+  return ref->pinned();
 }
 
 // Parses `source` (a draft or a stored version) as the config file's rules do.
@@ -437,6 +449,10 @@ api_answer control_plane::save_draft(const principal& p, const std::string& id, 
     throw denied(
         "command and endpoints sources run on, or route from, the platform's own hosts: only the "
         "operator token may save them; use image_ref");
+  if (spec.network == "host" && !p.is_operator)
+    throw denied(
+        "network: a container on the host's network can reach the platform's own services: only the operator "
+        "token may ask for it");
   if (!spec.registry_secret_ref.empty() && !store_.get(secret_key(app.org, spec.registry_secret_ref)))
     throw invalid("registry_secret_ref: no secret named \"" + spec.registry_secret_ref + "\" in org " + app.org +
                   "; create it with secret create");
@@ -481,7 +497,12 @@ api_answer control_plane::publish(const principal& p, const std::string& id) {
          {operation{operation::kind::put, version_key(app.org, app.name, n), version.dump()},
           operation{operation::kind::put, app_key(app.org, app.name), app.to_json().dump()}},
          "app " + id + " changed meanwhile (another publish?); try again");
-  return {201, {{"app", app.id()}, {"version", n}, {"source", version["source"]}, {"created_at", created}}};
+  return {201,
+          {{"app", app.id()},
+           {"version", n},
+           {"source", version["source"]},
+           {"image", pinned_image(version["source"])},
+           {"created_at", created}}};
 }
 
 api_answer control_plane::list_versions(const principal& p, const std::string& id) const {
@@ -491,6 +512,7 @@ api_answer control_plane::list_versions(const principal& p, const std::string& i
     for (const auto& kv : store_.range(versions_prefix(org, name))) {
       auto doc = json::parse(kv.value);
       doc["active"] = doc.value("version", 0u) == app->active_version;
+      doc["image"] = pinned_image(doc["source"]);
       versions.push_back(doc);
     }
     return {200, {{"versions", versions}}};

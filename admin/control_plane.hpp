@@ -12,6 +12,9 @@
 //   /versions/<org>/<name>/<n>      version n (zero-padded): its source, when it was cut
 //   /secrets/<org>/<name>           a registry secret, its password sealed (AES-256-GCM)
 //   /tokens/<id>                    an org token: its org and the SHA-256 of its secret
+//   /pins/<org>/<name>/<n>          a config-file image version's digest, pinned at load
+//   /images/<instance>/<image>      an image a proxy instance holds for versions
+//   /nodes/<instance>               a proxy instance that has run containers
 // Every change is one compare-and-swap transaction, so two writers can never both cut
 // version N+1, and a change is durable before its answer goes out.
 //
@@ -32,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/crypto.hpp"
+#include "coldstart/registry_auth.hpp"
 #include "routing/config.hpp"
 #include "routing/state_store.hpp"
 
@@ -62,12 +66,7 @@ struct api_answer {
   nlohmann::json body;
 };
 
-// Registry credentials for pulling an image (the image issue's pulls use them).
-struct registry_credentials {
-  std::string server;
-  std::string username;
-  std::string password;
-};
+using registry_credentials = coldstart::registry_credentials;
 
 // What publishing an image version learned from its registry.
 struct image_check {

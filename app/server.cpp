@@ -106,9 +106,19 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   plane_options.http_port = listener.local_endpoint().port();
   if (const char* token = std::getenv(config_.admin_token_env.c_str())) plane_options.operator_token = token;
   plane_ = std::make_unique<admin::control_plane>(*store_, *box, plane_options);
+  images_ = std::make_unique<image_service>(supervisor_ctx_, log_pod_output, config_, *store_, *plane_);
+  pools_.set_image_provider(&images_->provider());
+  plane_->set_image_checker(
+      [this](const routing::version_spec& v, const std::optional<admin::registry_credentials>& c) {
+        return images_->check(v, c);
+      });
+  // The config file's image versions are pinned to digests (and checked) before they serve.
+  images_->pin(config_);
+  images_->set_file_config(config_);
   plane_->set_file_config(config_);
   auto routes = merged(config_);
 
+  images_->start(config_);
   tick_pools();  // pending work first, so the supervisor's run() does not return at once
   supervisor_.start([this] { supervisor_ctx_.run(); });
   auto snapshot = build_snapshot(routes);
@@ -255,6 +265,7 @@ void server::wait_for_signal() {
 void server::reload() {
   try {
     auto cfg = routing::load_config_file(config_path_);
+    images_->pin(cfg);  // an unchanged image version finds its pin: the same digest
     routing::check_versions_unchanged(config_, cfg);
     routing::check_commands(cfg);
     if (cfg.listen.http != config_.listen.http || cfg.listen.admin != config_.listen.admin ||
@@ -263,6 +274,7 @@ void server::reload() {
     std::lock_guard lock(config_mutex_);
     rebuild(cfg);  // refuses a file app whose label an API app has taken
     plane_->set_file_config(cfg);
+    images_->set_file_config(cfg);
     config_ = std::move(cfg);
     common::log_event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
   } catch (const std::exception& e) {

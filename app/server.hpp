@@ -18,6 +18,7 @@
 
 #include "admin/admin_server.hpp"
 #include "admin/control_plane.hpp"
+#include "app/image_service.hpp"
 #include "coldstart/clock.hpp"
 #include "coldstart/pool_registry.hpp"
 #include "coldstart/process_provider.hpp"
@@ -104,6 +105,7 @@ class server {
   coldstart::steady_clock clock_;
   coldstart::static_provider static_provider_{supervisor_ctx_};
   coldstart::process_provider process_provider_;
+  std::unique_ptr<image_service> images_;  // podman pods, registry checks, pulls and collection
   coldstart::pool_registry pools_;
   context_thread supervisor_{supervisor_ctx_};
 

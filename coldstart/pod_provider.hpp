@@ -24,9 +24,12 @@ struct pod_spec {
   std::string version;         // "3", also IGNITE_VERSION
   common::host_port endpoint;  // static: where the pod that runs elsewhere listens
   std::vector<std::string> command;
-  std::string image_ref;     // as given (for display and the pull)
+  std::string image_ref;     // as given (for display)
   std::string image_digest;  // "sha256:…": what runs, when resolved
+  std::string image;         // what the engine runs: "registry/repo@sha256:…" once pinned
+  std::string registry;      // the image's registry: "ghcr.io", "127.0.0.1:5000"
   std::string registry_secret_ref;
+  std::string network;  // images: "host" or "private"; empty: the provider's default
 };
 
 // How a pod ended. `summary` may be shown to anyone who called the app: it names what
@@ -35,7 +38,11 @@ struct pod_spec {
 struct pod_exit {
   std::string cause;  // "exited with status 3", "could not start: ./app does not exist", …
   std::vector<std::string> last_stderr;
-  std::string summary;  // "exited with status 3", "could not be started"; empty: "stopped"
+  // Completes "the app's pod …": "exited with status 3", "could not be started: …";
+  // empty: "stopped".
+  std::string summary;
+  int exit_status = -1;  // a process's exit status; -1 if it was killed or never ran
+  bool ran = true;       // false: it never ran (could not be started, its image not pulled)
 };
 
 // Receives a provider's news about pods. Called from the provider's thread; must not

@@ -12,7 +12,7 @@ std::string pool_registry::key_of(const pod_spec& spec, const std::vector<common
   for (const auto& e : endpoints) key += "|e:" + e.to_string();
   for (const auto& a : spec.command) key += "|c:" + a;
   if (!spec.image_ref.empty())
-    key += "|i:" + spec.image_ref + "|d:" + spec.image_digest + "|s:" + spec.registry_secret_ref;
+    key += "|i:" + spec.image_ref + "|d:" + spec.image_digest + "|s:" + spec.registry_secret_ref + "|n:" + spec.network;
   return key;
 }
 

@@ -25,6 +25,8 @@ struct providers {
 class pool_registry {
  public:
   pool_registry(providers p, const clock& clock, version_pool::observer observe = {});
+  // Before the first use(): the provider of image versions.
+  void set_image_provider(pod_provider* image) { providers_.image = image; }
 
   // A new generation; then use() for every active version, then commit().
   void begin();

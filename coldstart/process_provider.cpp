@@ -97,8 +97,8 @@ struct process_provider::child {
 };
 
 process_provider::process_provider(net::io_context& ctx, std::function<void(const pod_output&)> sink,
-                                   std::chrono::milliseconds stop_grace)
-    : ctx_(ctx), sink_(std::move(sink)), stop_grace_(stop_grace) {}
+                                   std::chrono::milliseconds stop_grace, bool port_placeholder)
+    : ctx_(ctx), sink_(std::move(sink)), stop_grace_(stop_grace), port_placeholder_(port_placeholder) {}
 
 process_provider::~process_provider() {
   for (auto& [id, c] : children_) {
@@ -114,7 +114,7 @@ void process_provider::start(pod_id id, const pod_spec& spec, pod_events& events
 
 void process_provider::launch(pod_id id, const pod_spec& spec, pod_events& events) {
   auto c = std::make_shared<child>(ctx_, id, spec, &events);
-  auto fail = [&](const std::string& cause) { events.on_exit(id, {cause, {}, "could not be started"}); };
+  auto fail = [&](const std::string& cause) { events.on_exit(id, {cause, {}, "could not be started", -1, false}); };
 
   std::string why;
   auto executable = common::find_executable(spec.command.at(0), why);
@@ -136,6 +136,12 @@ void process_provider::launch(pod_id id, const pod_spec& spec, pod_events& event
   for (auto& s : env_strings) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::vector<std::string> args = spec.command;
+  if (port_placeholder_) {
+    const auto port = std::to_string(c->port);
+    for (auto& a : args)
+      for (auto at = a.find("{PORT}"); at != std::string::npos; at = a.find("{PORT}", at + port.size()))
+        a.replace(at, 6, port);
+  }
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -266,7 +272,8 @@ void process_provider::report_exit(const std::shared_ptr<child>& c) {
   const auto status = describe_status(c->status);
   pod_exit how{c->stopping ? "was stopped (" + status + ")" : status,
                {c->tail.begin(), c->tail.end()},
-               c->stopping ? "was stopped" : status};
+               c->stopping ? "was stopped" : status,
+               WIFEXITED(c->status) ? WEXITSTATUS(c->status) : -1};
   c->events->on_exit(c->id, how);
 }
 

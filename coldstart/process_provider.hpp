@@ -29,9 +29,11 @@ class process_provider final : public pod_provider {
   static constexpr std::size_t k_stderr_tail_lines = 10;
 
   // All work runs on `ctx` (the supervisor's event loop); `sink` sees every output line
-  // there. `stop_grace` is how long SIGTERM gets before SIGKILL.
+  // there. `stop_grace` is how long SIGTERM gets before SIGKILL. With `port_placeholder`,
+  // every "{PORT}" in the argv becomes the port (for a command that passes it on, as
+  // `podman run -p` does).
   process_provider(boost::asio::io_context& ctx, std::function<void(const pod_output&)> sink,
-                   std::chrono::milliseconds stop_grace = std::chrono::seconds(5));
+                   std::chrono::milliseconds stop_grace = std::chrono::seconds(5), bool port_placeholder = false);
   ~process_provider() override;  // SIGKILLs whatever still runs
 
   void start(pod_id id, const pod_spec& spec, pod_events& events) override;
@@ -52,6 +54,7 @@ class process_provider final : public pod_provider {
   boost::asio::io_context& ctx_;
   std::function<void(const pod_output&)> sink_;
   std::chrono::milliseconds stop_grace_;
+  bool port_placeholder_;
   std::unordered_map<pod_id, std::shared_ptr<child>> children_;  // ctx_ thread only
 };
 

@@ -14,9 +14,10 @@ constexpr auto k_restart_backoff = std::chrono::seconds(1);
 
 failure_reason describe_failure(const pod_exit& how) {
   failure_reason r;
-  r.message =
-      "the app's pod " + (how.summary.empty() ? std::string("stopped") : how.summary) + " before listening on $PORT";
-  r.detail = "pod " + how.cause + " before listening on $PORT";
+  // A pod that ran ended too soon; one that never ran says why it could not.
+  const std::string when = how.ran ? " before listening on $PORT" : "";
+  r.message = "the app's pod " + (how.summary.empty() ? std::string("stopped") : how.summary) + when;
+  r.detail = "pod " + how.cause + when;
   if (!how.last_stderr.empty()) {
     r.detail += "; last stderr lines: ";
     for (std::size_t i = 0; i < how.last_stderr.size(); ++i) {

@@ -1,5 +1,7 @@
 #include "proxy/route_snapshot.hpp"
 
+#include "routing/image_ref.hpp"
+
 namespace ignite::proxy {
 
 route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_registry& pools)
@@ -13,6 +15,15 @@ route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_regis
     spec.image_ref = v.spec->image_ref;
     spec.image_digest = v.spec->image_digest;
     spec.registry_secret_ref = v.spec->registry_secret_ref;
+    spec.network = v.spec->network;
+    if (!spec.image_ref.empty()) {
+      std::string why;
+      if (auto ref = routing::parse_image_ref(spec.image_ref, why)) {
+        if (!spec.image_digest.empty()) ref->digest = spec.image_digest;
+        spec.image = ref->digest.empty() ? ref->to_string() : ref->pinned();
+        spec.registry = ref->registry;
+      }
+    }
     coldstart::pool_settings settings;
     const auto& s = app->spec.scaling;
     settings.reserved_capacity = s.reserved_capacity;

@@ -108,6 +108,34 @@ limits parse_limits(const json& j, const std::string& path) {
   return l;
 }
 
+std::string network_at(const json& value, const std::string& path) {
+  auto network = string_at(value, path);
+  if (network != "private" && network != "host")
+    throw config_error(
+        path, "must be \"private\" (the container's own network namespace) or \"host\", got \"" + network + "\"");
+  return network;
+}
+
+containers_spec parse_containers(const json& j, const std::string& path) {
+  object_at(j, path);
+  only_keys(j, path, {"network", "insecure_registries", "image_gc_grace_ms"});
+  containers_spec c;
+  if (j.contains("network")) c.network = network_at(j["network"], join(path, "network"));
+  if (j.contains("insecure_registries")) {
+    c.insecure_registries = strings_at(j["insecure_registries"], join(path, "insecure_registries"));
+    for (std::size_t i = 0; i < c.insecure_registries.size(); ++i) {
+      const auto& r = c.insecure_registries[i];
+      if (r.empty() || r.find_first_of("/@ \t") != std::string::npos)
+        throw config_error(
+            index(join(path, "insecure_registries"), i),
+            "must be a registry host, with its port if it has one (\"127.0.0.1:5000\"), got \"" + r + "\"");
+    }
+  }
+  if (j.contains("image_gc_grace_ms"))
+    c.image_gc_grace = ms_at(j["image_gc_grace_ms"], join(path, "image_gc_grace_ms"), 0);
+  return c;
+}
+
 scaling parse_scaling_at(const json& j, const std::string& path) {
   object_at(j, path);
   only_keys(j, path, {"reserved_capacity", "max_replicas", "container_concurrency", "idle_timeout_ms"});
@@ -173,7 +201,7 @@ app_spec parse_app(const json& j, const std::string& path) {
 
 version_spec parse_source(const json& j, const std::string& path) {
   object_at(j, path);
-  only_keys(j, path, {"endpoints", "command", "image_ref", "image_digest", "registry_secret_ref"});
+  only_keys(j, path, {"endpoints", "command", "image_ref", "image_digest", "registry_secret_ref", "network"});
   version_spec v;
   int sources = 0;
   if (j.contains("endpoints")) {
@@ -209,6 +237,10 @@ version_spec parse_source(const json& j, const std::string& path) {
     if (auto why = check_name(v.registry_secret_ref); !why.empty())
       throw config_error(join(path, "registry_secret_ref"), why);
   }
+  if (j.contains("network")) {
+    if (v.image_ref.empty()) throw config_error(join(path, "network"), "is only valid with image_ref");
+    v.network = network_at(j["network"], join(path, "network"));
+  }
   if (sources != 1) throw config_error(path, "needs exactly one source: endpoints, command or image_ref");
   return v;
 }
@@ -236,9 +268,9 @@ std::string check_name(const std::string& name) {
 
 config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
-  only_keys(
-      j, "",
-      {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "secrets_key_file", "limits", "apps"});
+  only_keys(j, "",
+            {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "secrets_key_file", "limits",
+             "containers", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -281,6 +313,7 @@ config parse_config(const json& j) {
   if (c.state_file.empty()) throw config_error("state_file", "must not be empty");
   if (j.contains("secrets_key_file")) c.secrets_key_file = string_at(j["secrets_key_file"], "secrets_key_file");
   if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
+  if (j.contains("containers")) c.containers = parse_containers(j["containers"], "containers");
   if (j.contains("apps")) {
     const auto& apps = j["apps"];
     if (!apps.is_array()) throw config_error("apps", "must be an array");
@@ -347,7 +380,7 @@ void check_commands(const config& c) {
 
 bool same_source(const version_spec& a, const version_spec& b) {
   return a.endpoints == b.endpoints && a.command == b.command && a.image_ref == b.image_ref &&
-         a.image_digest == b.image_digest && a.registry_secret_ref == b.registry_secret_ref;
+         a.image_digest == b.image_digest && a.registry_secret_ref == b.registry_secret_ref && a.network == b.network;
 }
 
 void check_versions_unchanged(const config& before, const config& after) {

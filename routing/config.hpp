@@ -32,6 +32,17 @@ struct limits {
   milliseconds drain_timeout{30000};
 };
 
+// How image versions run (podman).
+struct containers_spec {
+  // "private": each container has its own network namespace and only its port,
+  // published on loopback; "host": the host's network (trusted single-tenant machines).
+  std::string network = "private";
+  // Registries reached over plain HTTP or without verifying their certificate.
+  std::vector<std::string> insecure_registries;
+  // How long an image that no version references any more is kept before removal.
+  milliseconds image_gc_grace{3600000};
+};
+
 struct scaling {
   unsigned reserved_capacity = 0;
   unsigned max_replicas = 4;
@@ -47,6 +58,7 @@ struct version_spec {
   std::string image_ref;             // as given: "ghcr.io/acme-corp/greeter:1.0.0"
   std::string image_digest;          // "sha256:…": what the version runs, once resolved
   std::string registry_secret_ref;
+  std::string network;  // images only: "host" or "private"; empty: containers.network
 };
 
 struct app_spec {
@@ -83,6 +95,7 @@ struct config {
   std::string state_file = "var/state.db";  // SQLite: apps, versions, secrets, tokens
   std::string secrets_key_file;             // empty: secrets.key beside state_file
   routing::limits limits;
+  containers_spec containers;
   std::vector<app_spec> apps;
 };
 

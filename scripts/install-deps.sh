@@ -20,6 +20,7 @@ packages=(
   docker-registry           # a real private registry for the tests (distribution v2, tests/support/registry)
   apache2-utils             # htpasswd: the bcrypt password file of that registry's basic auth
   skopeo                    # reads a manifest and its digest from a registry without pulling the image
+  iptables                  # the private container network's isolation rules (coldstart/podman_provider)
 )
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)

@@ -306,6 +306,55 @@ TEST(parse_config, registry_secret_without_image_is_named) {
   EXPECT_EQ(field_of(doc), "apps[0].versions[0].registry_secret_ref");
 }
 
+TEST(parse_config, containers_default_to_a_private_network_and_an_hour_of_image_grace) {
+  auto c = parse_config(minimal());
+  EXPECT_EQ(c.containers.network, "private");
+  EXPECT_TRUE(c.containers.insecure_registries.empty());
+  EXPECT_EQ(c.containers.image_gc_grace, 3600000ms);
+}
+
+TEST(parse_config, containers_settings_are_read_and_checked) {
+  auto doc = minimal();
+  doc["containers"] = {
+      {"network", "host"}, {"insecure_registries", {"127.0.0.1:5000", "registry.local"}}, {"image_gc_grace_ms", 0}};
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.containers.network, "host");
+  EXPECT_EQ(c.containers.insecure_registries, (std::vector<std::string>{"127.0.0.1:5000", "registry.local"}));
+  EXPECT_EQ(c.containers.image_gc_grace, 0ms);
+
+  doc["containers"] = {{"network", "bridge"}};
+  EXPECT_EQ(field_of(doc), "containers.network");
+  for (const char* bad : {"", "http://127.0.0.1:5000", "127.0.0.1:5000/acme", "a b"}) {
+    doc["containers"] = {{"insecure_registries", {"127.0.0.1:5000", bad}}};
+    EXPECT_EQ(field_of(doc), "containers.insecure_registries[1]") << bad;
+  }
+  doc["containers"] = {{"image_gc_grace_ms", -1}};
+  EXPECT_EQ(field_of(doc), "containers.image_gc_grace_ms");
+  doc["containers"] = {{"colour", "red"}};
+  EXPECT_EQ(field_of(doc), "containers.colour");
+}
+
+TEST(parse_config, a_version_network_is_for_images_only) {
+  auto doc = minimal();
+  doc["apps"][0]["versions"] =
+      json::array({{{"version", 1}, {"image_ref", "ghcr.io/acme/greeter:1"}, {"network", "host"}}});
+  EXPECT_EQ(parse_config(doc).apps[0].versions[0].network, "host");
+  doc["apps"][0]["versions"][0]["network"] = "none";
+  EXPECT_EQ(field_of(doc), "apps[0].versions[0].network");
+  doc = minimal();
+  doc["apps"][0]["versions"][0]["network"] = "host";
+  EXPECT_EQ(field_of(doc), "apps[0].versions[0].network");
+}
+
+TEST(check_versions_unchanged, a_changed_network_is_a_changed_version) {
+  auto doc = minimal();
+  doc["apps"][0]["versions"] = json::array({{{"version", 1}, {"image_ref", "ghcr.io/acme/greeter:1"}}});
+  auto before = parse_config(doc);
+  doc["apps"][0]["versions"][0]["network"] = "host";
+  auto after = parse_config(doc);
+  EXPECT_THROW(check_versions_unchanged(before, after), config_error);
+}
+
 TEST(parse_config, bad_endpoint_is_named) {
   for (const char* bad : {"127.0.0.1", "127.0.0.1:", ":9001", "127.0.0.1:x", "127.0.0.1:0", "127.0.0.1:65536"}) {
     auto doc = minimal();
