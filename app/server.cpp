@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "app/events.hpp"
+#include "cluster/etcd_store.hpp"
 #include "common/log.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "routing/sqlite_store.hpp"
@@ -100,9 +101,12 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   }
   admin_acceptor_.emplace(open_listener(ctx_, "listen.admin", config_.listen.admin));
   try {
-    store_ = std::make_unique<routing::sqlite_store>(config_.state_file);
+    if (config_.state.etcd)
+      store_ = std::make_unique<cluster::etcd_store>(*config_.state.etcd);
+    else
+      store_ = std::make_unique<routing::sqlite_store>(config_.state_file);
   } catch (const std::exception& e) {
-    throw startup_error(std::string("state_file: ") + e.what());
+    throw startup_error(std::string(config_.state.etcd ? "state.etcd: " : "state_file: ") + e.what());
   }
   std::filesystem::path key_file = config_.secrets_key_file;
   if (key_file.empty()) key_file = std::filesystem::path(config_.state_file).parent_path() / "secrets.key";

@@ -270,8 +270,8 @@ std::string check_name(const std::string& name) {
 config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
   only_keys(j, "",
-            {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "secrets_key_file", "limits",
-             "containers", "apps"});
+            {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "state", "secrets_key_file",
+             "limits", "containers", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -326,6 +326,40 @@ config parse_config(const json& j) {
   if (j.contains("admin_token_env")) c.admin_token_env = string_at(j["admin_token_env"], "admin_token_env");
   if (j.contains("state_file")) c.state_file = string_at(j["state_file"], "state_file");
   if (c.state_file.empty()) throw config_error("state_file", "must not be empty");
+  if (j.contains("state")) {
+    const auto& st = object_at(j["state"], "state");
+    only_keys(st, "state", {"etcd"});
+    if (st.contains("etcd")) {
+      const auto& e = object_at(st["etcd"], "state.etcd");
+      only_keys(e, "state.etcd", {"endpoints", "prefix", "request_timeout_ms"});
+      etcd_spec spec;
+      if (!e.contains("endpoints")) throw config_error("state.etcd.endpoints", "is required");
+      const auto& eps = e["endpoints"];
+      if (!eps.is_array() || eps.empty()) throw config_error("state.etcd.endpoints", "must be a non-empty array");
+      for (std::size_t i = 0; i < eps.size(); ++i) {
+        const auto path = index("state.etcd.endpoints", i);
+        std::string text = string_at(eps[i], path);
+        if (text.starts_with("https://"))
+          throw config_error(path, "TLS to etcd is not supported; use http:// on a private network");
+        if (text.starts_with("http://")) text = text.substr(7);
+        std::string why;
+        auto hp = common::parse_host_port(text, false, why);
+        if (!hp) throw config_error(path, why);
+        spec.endpoints.push_back(std::move(*hp));
+      }
+      if (e.contains("prefix")) {
+        spec.prefix = string_at(e["prefix"], "state.etcd.prefix");
+        if (!spec.prefix.starts_with("/") || spec.prefix.ends_with("/"))
+          throw config_error("state.etcd.prefix", "must start with / and not end with one, like /ignite");
+      }
+      if (e.contains("request_timeout_ms"))
+        spec.request_timeout = ms_at(e["request_timeout_ms"], "state.etcd.request_timeout_ms");
+      c.state.etcd = std::move(spec);
+      // Secrets are sealed with this key and opened by any node: each needs the same file.
+      if (!j.contains("secrets_key_file"))
+        throw config_error("secrets_key_file", "is required with state.etcd: every node needs the same key file");
+    }
+  }
   if (j.contains("secrets_key_file")) c.secrets_key_file = string_at(j["secrets_key_file"], "secrets_key_file");
   if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
   if (j.contains("containers")) c.containers = parse_containers(j["containers"], "containers");

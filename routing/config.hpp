@@ -96,6 +96,18 @@ struct tls_spec {
   bool prewarm_on_sni = true;
 };
 
+// The shared state store of a cluster (state.etcd): when set, apps, versions, secrets and
+// tokens live in etcd under `prefix` instead of in state_file.
+struct etcd_spec {
+  std::vector<common::host_port> endpoints;  // etcd's client URLs, tried in order
+  std::string prefix = "/ignite";            // every key of this platform lives under it
+  milliseconds request_timeout{5000};        // one etcd request, connect included
+};
+
+struct state_spec {
+  std::optional<etcd_spec> etcd;
+};
+
 struct config {
   std::string domain = "ignite.dodil.cloud";
   listen_spec listen;
@@ -103,6 +115,7 @@ struct config {
   tls_spec tls;
   std::string admin_token_env = "IGNITE_ADMIN_TOKEN";
   std::string state_file = "var/state.db";  // SQLite: apps, versions, secrets, tokens
+  state_spec state;                         // state.etcd: a cluster's store instead
   std::string secrets_key_file;             // empty: secrets.key beside state_file
   routing::limits limits;
   containers_spec containers;

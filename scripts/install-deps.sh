@@ -21,6 +21,7 @@ packages=(
   apache2-utils             # htpasswd: the bcrypt password file of that registry's basic auth
   skopeo                    # reads a manifest and its digest from a registry without pulling the image
   iptables                  # the private container network's isolation rules (coldstart/podman_provider)
+  etcd-server               # the cluster state store (cluster/etcd_store) and its tests: a real etcd
 )
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)

@@ -556,6 +556,45 @@ TEST(parse_config, tls_options_are_read_and_checked) {
   EXPECT_EQ(field_of(zero), "limits.tls_handshake_timeout_ms");
 }
 
+TEST(parse_config, state_etcd_is_read_and_checked) {
+  auto doc = minimal();
+  EXPECT_FALSE(parse_config(doc).state.etcd);
+  doc["secrets_key_file"] = "/etc/ignite/secrets.key";
+  doc["state"] = {{"etcd",
+                   {{"endpoints", {"http://127.0.0.2:2379", "127.0.0.3:2379"}},
+                    {"prefix", "/prod"},
+                    {"request_timeout_ms", 2000}}}};
+  auto c = parse_config(doc);
+  ASSERT_TRUE(c.state.etcd);
+  ASSERT_EQ(c.state.etcd->endpoints.size(), 2u);
+  EXPECT_EQ(c.state.etcd->endpoints[0].to_string(), "127.0.0.2:2379");
+  EXPECT_EQ(c.state.etcd->endpoints[1].to_string(), "127.0.0.3:2379");
+  EXPECT_EQ(c.state.etcd->prefix, "/prod");
+  EXPECT_EQ(c.state.etcd->request_timeout, std::chrono::milliseconds(2000));
+
+  auto no_key = doc;
+  no_key.erase("secrets_key_file");
+  EXPECT_EQ(field_of(no_key), "secrets_key_file");
+  auto empty = doc;
+  empty["state"]["etcd"]["endpoints"] = json::array();
+  EXPECT_EQ(field_of(empty), "state.etcd.endpoints");
+  auto tls = doc;
+  tls["state"]["etcd"]["endpoints"] = {"https://127.0.0.2:2379"};
+  EXPECT_EQ(field_of(tls), "state.etcd.endpoints[0]");
+  auto no_port = doc;
+  no_port["state"]["etcd"]["endpoints"] = {"127.0.0.2"};
+  EXPECT_EQ(field_of(no_port), "state.etcd.endpoints[0]");
+  auto prefix = doc;
+  prefix["state"]["etcd"]["prefix"] = "prod/";
+  EXPECT_EQ(field_of(prefix), "state.etcd.prefix");
+  auto unknown = doc;
+  unknown["state"]["etcd"]["password"] = "x";
+  EXPECT_EQ(field_of(unknown), "state.etcd.password");
+  auto other = doc;
+  other["state"]["consul"] = json::object();
+  EXPECT_EQ(field_of(other), "state.consul");
+}
+
 TEST(parse_config, bad_listen_address_is_named) {
   auto doc = minimal();
   doc["listen"] = {{"http", "localhost"}};

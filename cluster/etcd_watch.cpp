@@ -1,0 +1,221 @@
+#include "cluster/etcd_watch.hpp"
+
+#include <map>
+#include <optional>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cluster/etcd_codec.hpp"
+#include "common/log.hpp"
+
+namespace ignite::cluster {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+struct etcd_watch::state {
+  std::vector<common::host_port> endpoints;
+  std::chrono::milliseconds timeout;
+  std::string key, range_end, strip;
+  routing::state_store::watch_callback on_change;
+
+  net::io_context ioc;
+  std::optional<beast::tcp_stream> stream;  // watch thread only
+  std::size_t current = 0;
+
+  std::mutex mutex;  // held while a callback runs; guards stopping and delivered's waiters
+  std::condition_variable changed;
+  bool stopping = false;
+  routing::revision delivered = 0;
+  std::atomic<std::thread::id> thread;  // the watch thread's id, set as it starts
+
+  void run_io() {
+    ioc.restart();
+    ioc.run();
+  }
+  void loop();
+  void stream_once();
+  void deliver(std::vector<routing::event>& events, routing::revision rev);
+  bool stopped() {
+    std::lock_guard lock(mutex);
+    return stopping;
+  }
+};
+
+etcd_watch::etcd_watch(std::vector<common::host_port> endpoints, std::chrono::milliseconds timeout, std::string key,
+                       std::string range_end, std::string strip, routing::revision after,
+                       routing::state_store::watch_callback on_change)
+    : state_(std::make_shared<state>()) {
+  state_->endpoints = std::move(endpoints);
+  state_->timeout = timeout;
+  state_->key = std::move(key);
+  state_->range_end = std::move(range_end);
+  state_->strip = std::move(strip);
+  state_->on_change = std::move(on_change);
+  state_->delivered = after;
+  thread_ = std::thread([s = state_] {
+    s->thread = std::this_thread::get_id();
+    s->loop();
+  });
+}
+
+etcd_watch::~etcd_watch() {
+  {
+    // Waits for a callback running on the watch thread, unless this is that callback.
+    std::unique_lock lock(state_->mutex, std::defer_lock);
+    if (std::this_thread::get_id() != thread_.get_id()) lock.lock();
+    state_->stopping = true;
+    state_->changed.notify_all();
+  }
+  net::post(state_->ioc, [s = state_] {
+    if (s->stream) s->stream->socket().close();
+  });
+  if (std::this_thread::get_id() == thread_.get_id())
+    thread_.detach();  // the thread ends after this callback returns; it owns the state
+  else
+    thread_.join();
+}
+
+void etcd_watch::wait_delivered(state& s, const std::string& etcd_key, routing::revision at,
+                                std::chrono::milliseconds cap) {
+  if (etcd_key < s.key || (s.range_end != std::string(1, '\0') && etcd_key >= s.range_end)) return;
+  if (s.thread.load() == std::this_thread::get_id()) return;  // a callback's own write: it holds the mutex
+  std::unique_lock lock(s.mutex);
+  s.changed.wait_for(lock, cap, [&] { return s.stopping || s.delivered >= at; });
+}
+
+void etcd_watch::state::loop() {
+  auto backoff = std::chrono::milliseconds(50);
+  while (!stopped()) {
+    try {
+      stream_once();
+      backoff = std::chrono::milliseconds(50);
+    } catch (const std::exception& e) {
+      if (stopped()) break;
+      std::string fields = "\"error\":";
+      common::append_json_string(fields, e.what());
+      common::log_event("state_watch_error", fields);
+    }
+    stream.reset();
+    current = (current + 1) % endpoints.size();
+    std::unique_lock lock(mutex);
+    changed.wait_for(lock, backoff, [&] { return stopping; });
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
+  }
+}
+
+// One watch stream: connect, ask from the revision after the last delivered, read events
+// until the stream breaks.
+void etcd_watch::state::stream_once() {
+  const auto& ep = endpoints[current];
+  beast::error_code ec;
+  tcp::resolver resolver(ioc);
+  tcp::resolver::results_type results;
+  resolver.async_resolve(ep.host, std::to_string(ep.port), [&](beast::error_code e, tcp::resolver::results_type r) {
+    ec = e;
+    results = std::move(r);
+  });
+  run_io();
+  if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
+  stream.emplace(ioc);
+  stream->expires_after(timeout);
+  stream->async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
+  run_io();
+  if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
+  if (stopped()) return;
+
+  routing::revision from;
+  {
+    std::lock_guard lock(mutex);
+    from = delivered + 1;
+  }
+  nlohmann::json create = {{"create_request",
+                            {{"key", base64_encode(key)},
+                             {"range_end", base64_encode(range_end)},
+                             {"start_revision", std::to_string(from)}}}};
+  http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
+  req.set(http::field::host, ep.to_string());
+  req.set(http::field::content_type, "application/json");
+  req.body() = create.dump();
+  req.prepare_payload();
+  http::async_write(*stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+  run_io();
+  if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
+
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(boost::none);
+  stream->expires_never();  // a watch is quiet for as long as nothing changes
+  std::size_t scanned = 0;
+  for (;;) {
+    http::async_read_some(*stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+    run_io();
+    if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
+    if (parser.is_header_done() && parser.get().result() != http::status::ok)
+      throw std::runtime_error(ep.to_string() + ": watch refused with " + std::to_string(parser.get().result_int()));
+    auto& body = parser.get().body();
+    // One JSON object per line.
+    std::size_t start = 0;
+    for (auto nl = body.find('\n', scanned); nl != std::string::npos; nl = body.find('\n', start)) {
+      auto message = nlohmann::json::parse(body.begin() + static_cast<std::ptrdiff_t>(start),
+                                           body.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
+      start = nl + 1;
+      if (message.is_discarded() || !message.is_object()) continue;
+      if (message.contains("error")) throw std::runtime_error(ep.to_string() + ": " + message["error"].dump());
+      const auto& result = message.value("result", nlohmann::json::object());
+      if (auto compacted = int_field(result, "compact_revision"); compacted > 0) {
+        common::log_event("state_watch_compacted",
+                          "\"from\":" + std::to_string(from) + ",\"compact_revision\":" + std::to_string(compacted));
+        std::lock_guard lock(mutex);
+        delivered = std::max(delivered, compacted - 1);
+        throw std::runtime_error("watch compacted");
+      }
+      // Events of one revision are one txn: grouped into one callback.
+      std::vector<routing::event> group;
+      routing::revision group_rev = 0;
+      for (const auto& e : result.value("events", nlohmann::json::array())) {
+        routing::event ev;
+        ev.what = e.value("type", "PUT") == "DELETE" ? routing::event::kind::erase : routing::event::kind::put;
+        ev.kv = kv_from(e.value("kv", nlohmann::json::object()), strip);
+        if (ev.what == routing::event::kind::erase) ev.kv.value.clear();
+        if (!group.empty() && ev.kv.mod_revision != group_rev) deliver(group, group_rev);
+        group_rev = ev.kv.mod_revision;
+        group.push_back(std::move(ev));
+      }
+      if (!group.empty()) deliver(group, group_rev);
+    }
+    body.erase(0, start);
+    scanned = body.size();
+    if (stopped()) return;
+  }
+}
+
+void etcd_watch::state::deliver(std::vector<routing::event>& events, routing::revision rev) {
+  std::unique_lock lock(mutex);
+  if (stopping) return;
+  if (rev > delivered) {
+    try {
+      on_change(events, rev);
+    } catch (const std::exception& e) {
+      std::string fields = "\"error\":";
+      common::append_json_string(fields, e.what());
+      common::log_event("state_watch_callback_failed", fields);
+    }
+    delivered = rev;
+  }
+  events.clear();
+  changed.notify_all();
+}
+
+}  // namespace ignite::cluster

@@ -1,0 +1,48 @@
+#pragma once
+// One watch on etcd (`POST /v3/watch`, a stream of JSON lines), on its own thread and
+// connection. Events are grouped by revision (one etcd txn, one callback) and delivered in
+// order; a broken stream is opened again on the next endpoint from the revision after the
+// last one delivered, so nothing is skipped or repeated. Destroying the handle stops the
+// callbacks: none runs after the destructor returns (a callback may destroy its own
+// handle).
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/host_port.hpp"
+#include "routing/state_store.hpp"
+
+namespace ignite::cluster {
+
+class etcd_watch final : public routing::state_store::watch_handle {
+ public:
+  // What the thread and the store share: outlives the handle while the thread runs.
+  struct state;
+
+  // Watches etcd keys [key, range_end) from revision `after` + 1; keys are reported
+  // without `strip`. Returns at once; the first events may come from the thread later.
+  etcd_watch(std::vector<common::host_port> endpoints, std::chrono::milliseconds timeout, std::string key,
+             std::string range_end, std::string strip, routing::revision after,
+             routing::state_store::watch_callback on_change);
+  ~etcd_watch() override;
+
+  const std::shared_ptr<state>& shared() const { return state_; }
+
+  // Waits until the events of revision `at` have been delivered if `etcd_key` is one
+  // this watch sees, for at most `cap`. Returns at once when called from the watch's own
+  // thread (a callback writing to the store).
+  static void wait_delivered(state& s, const std::string& etcd_key, routing::revision at,
+                             std::chrono::milliseconds cap);
+
+ private:
+  std::shared_ptr<state> state_;
+  std::thread thread_;
+};
+
+}  // namespace ignite::cluster
