@@ -179,6 +179,10 @@ net::awaitable<void> admin_session::run(std::shared_ptr<admin_session> self) {
       answer = co_await handle(*r);
     } catch (const api_error& e) {
       answer = error_response(e.status(), e.code(), e.what());
+    } catch (const routing::state_error& e) {
+      // The store is unreachable (etcd down) or failing: the data plane serves on with
+      // the routes it has; the API cannot answer for now.
+      answer = error_response(503, "state_unavailable", std::string("the state store cannot be used: ") + e.what());
     } catch (const std::exception& e) {
       // The control API's own faults: answered, logged, never fatal.
       std::string fields = "\"what\":";

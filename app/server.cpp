@@ -155,6 +155,7 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   admin_ = std::make_unique<admin::admin_server>(*plane_, snapshot, [this]() -> std::string {
     if (draining_) return "draining";
     if (!ready_) return "starting";
+    if (auto why = store_->unavailable(); !why.empty()) return "the state store cannot be used: " + why;
     return {};
   });
 }

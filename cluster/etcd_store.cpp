@@ -15,9 +15,40 @@ using routing::revision;
 etcd_store::etcd_store(const routing::etcd_spec& spec)
     : spec_(spec), prefix_(spec.prefix), connection_(spec.endpoints, spec.request_timeout) {
   current_revision();  // fails now, naming the endpoints, if etcd cannot be reached
+  prober_ = std::thread([this] { probe_loop(); });
 }
 
-etcd_store::~etcd_store() = default;
+etcd_store::~etcd_store() {
+  {
+    std::lock_guard lock(health_mutex_);
+    stopping_ = true;
+  }
+  health_changed_.notify_all();
+  prober_.join();
+}
+
+std::string etcd_store::unavailable() {
+  std::lock_guard lock(health_mutex_);
+  return unavailable_;
+}
+
+// A read on a connection of its own, so a slow API request never delays the verdict.
+void etcd_store::probe_loop() {
+  etcd_connection probe(spec_.endpoints, std::min(spec_.request_timeout, std::chrono::milliseconds(1000)));
+  std::unique_lock lock(health_mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    std::string why;
+    try {
+      probe.post("/v3/kv/range", {{"key", base64_encode(prefix_)}, {"count_only", true}}, true);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+    lock.lock();
+    unavailable_ = std::move(why);
+    health_changed_.wait_for(lock, std::chrono::milliseconds(500), [this] { return stopping_; });
+  }
+}
 
 std::optional<routing::key_value> etcd_store::get(std::string_view key) {
   auto answer = connection_.post("/v3/kv/range", {{"key", base64_encode(full(key))}}, true);

@@ -19,9 +19,11 @@
 // Errors: etcd unreachable, or refusing, throws state_error; the data plane keeps its
 // last routes, the caller answers 503.
 
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cluster/etcd_connection.hpp"
@@ -44,6 +46,9 @@ class etcd_store final : public routing::state_store {
   routing::revision current_revision() override;
   std::unique_ptr<watch_handle> watch(std::string_view prefix, routing::revision after,
                                       watch_callback on_change) override;
+  // Empty while etcd answers the health probe (every 500 ms, on its own connection and
+  // thread), else why it did not.
+  std::string unavailable() override;
 
  private:
   std::string full(std::string_view key) const { return prefix_ + std::string(key); }
@@ -53,6 +58,13 @@ class etcd_store final : public routing::state_store {
   etcd_connection connection_;
   std::mutex watches_mutex_;
   std::vector<std::weak_ptr<etcd_watch::state>> watches_;
+
+  void probe_loop();
+  std::mutex health_mutex_;
+  std::condition_variable health_changed_;
+  bool stopping_ = false;
+  std::string unavailable_;
+  std::thread prober_;
 };
 
 }  // namespace ignite::cluster

@@ -78,6 +78,9 @@ class state_store {
   // All compares, then all operations, in one atomic, durable commit.
   virtual txn_result txn(const std::vector<compare>& compares, const std::vector<operation>& operations) = 0;
   virtual revision current_revision() = 0;
+  // Why the store cannot be used right now (a cluster's store unreachable), or empty.
+  // Cheap: answers from what the store last saw, for /readyz.
+  virtual std::string unavailable() { return {}; }
 
   using watch_callback = std::function<void(const std::vector<event>& events, revision at)>;
   class watch_handle {

@@ -35,6 +35,7 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy_fixture.hpp"
+#include "support/admin_client.hpp"
 #include "support/fake_pod.hpp"
 #include "support/gate.hpp"
 #include "support/header_list.hpp"
@@ -137,82 +138,6 @@ std::vector<process_info> children_of(pid_t parent) {
 bool is_running(const process_info& p) {
   auto now = read_process(p.pid);
   return now && now->start_ticks == p.start_ticks && now->state != 'Z';
-}
-
-// ---- one answer of the admin listener -------------------------------------------------
-
-struct answer {
-  bool arrived = false;
-  std::string failure;  // why nothing arrived
-  unsigned status = 0;
-  std::string text;  // the body as received
-  json body;         // parsed; discarded when it is not JSON
-  header_list headers;
-
-  std::string error_field(const char* key) const {
-    if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return "<no error object>";
-    const auto& e = body["error"];
-    return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : "<none>";
-  }
-  std::string code() const { return error_field("code"); }
-  std::string message() const { return error_field("message"); }
-  std::string header(std::string_view name) const { return headers.get(name).value_or("<none>"); }
-  std::string describe() const {
-    if (!arrived) return "no answer: " + failure;
-    return std::to_string(status) + "\n" + headers.to_string() + text;
-  }
-};
-
-answer admin_exchange(std::uint16_t port, std::string_view raw, std::chrono::milliseconds cap = k_cap) {
-  answer a;
-  try {
-    raw_client client(port, cap);
-    if (auto ec = client.send(raw)) {
-      a.failure = "send: " + ec.message();
-      return a;
-    }
-    auto r = client.read_response();
-    if (!r) {
-      a.failure = "read: " + client.last_error().message();
-      return a;
-    }
-    a.arrived = true;
-    a.status = r->status;
-    a.text = r->body;
-    a.headers = r->headers;
-    a.body = json::parse(a.text, nullptr, /*allow_exceptions=*/false);
-  } catch (const std::exception& e) {
-    a.failure = e.what();
-  }
-  return a;
-}
-
-// One admin request: `token` empty sends no Authorization; `extra` is "Name: value\r\n" lines.
-std::string admin_request(std::string_view method, std::string_view path, std::string_view token,
-                          std::optional<std::string_view> body, std::string_view extra = "") {
-  std::string r = std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  if (!token.empty()) r += "Authorization: Bearer " + std::string(token) + "\r\n";
-  if (body) r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body->size()) + "\r\n";
-  r += extra;
-  r += "\r\n";
-  if (body) r += *body;
-  return r;
-}
-
-// An API error as the contract has it: `status`, JSON {"error":{"code","message"}} with
-// `code`, and a message that contains `in_message` (the field it names).
-::testing::AssertionResult is_error(const answer& a, unsigned status, std::string_view code,
-                                    std::string_view in_message = {}) {
-  if (!a.arrived) return ::testing::AssertionFailure() << "no answer: " << a.failure;
-  if (a.status != status || a.code() != code)
-    return ::testing::AssertionFailure() << "expected " << status << " " << code << ", got " << a.describe();
-  if (!a.header("Content-Type").starts_with("application/json"))
-    return ::testing::AssertionFailure() << "not JSON: " << a.describe();
-  if (a.message().empty() || a.message() == "<none>")
-    return ::testing::AssertionFailure() << "no message: " << a.describe();
-  if (!in_message.empty() && a.message().find(in_message) == std::string::npos)
-    return ::testing::AssertionFailure() << "the message does not contain \"" << in_message << "\": " << a.describe();
-  return ::testing::AssertionSuccess();
 }
 
 // ---- the fixture ----------------------------------------------------------------------

@@ -207,10 +207,11 @@ void etcd_cluster::kill(int index) {
   m.pid = -1;
 }
 
-void etcd_cluster::restart(int index) {
-  start(index, false);
-  if (!wait_until([&] { return healthy(index); }, 20s))
-    throw std::runtime_error("etcd_cluster: member " + members_[index].name + " did not come back:\n" + output());
+void etcd_cluster::restart(const std::vector<int>& members) {
+  for (int index : members) start(index, false);
+  for (int index : members)
+    if (!wait_until([&] { return healthy(index); }, 20s))
+      throw std::runtime_error("etcd_cluster: member " + members_[index].name + " did not come back:\n" + output());
 }
 
 std::string etcd_cluster::output() const {

@@ -27,9 +27,11 @@ class etcd_cluster {
 
   // "127.0.0.1:PORT" of each member's client URL.
   std::vector<std::string> endpoints() const;
-  // SIGKILL one member; restart() starts it again on its data dir and waits for /health.
+  // SIGKILL one member; restart() starts it again on its data dir and waits for /health
+  // (which needs a quorum: members killed together are restarted together).
   void kill(int member);
-  void restart(int member);
+  void restart(int member) { restart(std::vector<int>{member}); }
+  void restart(const std::vector<int>& members);
   bool healthy(int member) const;
   // The member that is the raft leader now (-1 if none answers).
   int leader() const;

@@ -20,22 +20,22 @@ bool close_result::closed() const {
   return ec == net::error::eof || ec == net::error::connection_reset || ec == http::error::end_of_stream;
 }
 
-namespace {
+namespace {}  // namespace
 
-tcp::endpoint loopback(std::uint16_t port) { return {net::ip::make_address_v4("127.0.0.1"), port}; }
+raw_client::raw_client(std::uint16_t port, std::chrono::milliseconds cap) : raw_client("127.0.0.1", port, cap) {}
 
-}  // namespace
-
-raw_client::raw_client(std::uint16_t port, std::chrono::milliseconds cap) : stream_(ioc_), cap_(cap) {
-  if (const auto ec = open(port))
-    throw std::system_error(ec, "raw_client: connect to 127.0.0.1:" + std::to_string(port));
+raw_client::raw_client(const std::string& address, std::uint16_t port, std::chrono::milliseconds cap)
+    : stream_(ioc_), cap_(cap) {
+  if (const auto ec = open(address, port))
+    throw std::system_error(ec, "raw_client: connect to " + address + ":" + std::to_string(port));
 }
 
 raw_client::raw_client(std::chrono::milliseconds cap) : stream_(ioc_), cap_(cap) {}
 
-beast::error_code raw_client::open(std::uint16_t port) {
+beast::error_code raw_client::open(const std::string& address, std::uint16_t port) {
   stream_.expires_after(cap_);
-  stream_.async_connect(loopback(port), [this](beast::error_code ec) { last_error_ = ec; });
+  stream_.async_connect(tcp::endpoint(net::ip::make_address(address), port),
+                        [this](beast::error_code ec) { last_error_ = ec; });
   run();
   if (!last_error_) stream_.socket().set_option(tcp::no_delay(true), last_error_);
   return last_error_;
@@ -43,7 +43,7 @@ beast::error_code raw_client::open(std::uint16_t port) {
 
 beast::error_code raw_client::probe(std::uint16_t port, std::chrono::milliseconds cap) {
   raw_client c(cap);
-  return c.open(port);
+  return c.open("127.0.0.1", port);
 }
 
 void raw_client::run() {

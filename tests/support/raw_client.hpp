@@ -24,6 +24,8 @@ class raw_client {
  public:
   // Connects; throws std::system_error if that fails.
   explicit raw_client(std::uint16_t port, std::chrono::milliseconds cap = std::chrono::seconds(5));
+  // The same, to another loopback address ("127.0.0.2").
+  raw_client(const std::string& address, std::uint16_t port, std::chrono::milliseconds cap = std::chrono::seconds(5));
   raw_client(const raw_client&) = delete;
   raw_client& operator=(const raw_client&) = delete;
 
@@ -54,7 +56,7 @@ class raw_client {
 
  private:
   explicit raw_client(std::chrono::milliseconds cap);  // not connected yet
-  boost::beast::error_code open(std::uint16_t port);
+  boost::beast::error_code open(const std::string& address, std::uint16_t port);
 
   // Runs the io_context until the operation started on it completes.
   void run();

@@ -1,0 +1,208 @@
+// Several ingress nodes sharing one state in etcd: a real 3-member etcd cluster
+// (tests/support/etcd_cluster) and three real proxies, each on a loopback address of
+// its own (127.0.0.2, .3, .4), driven through their admin and public listeners.
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "proxy_fixture.hpp"
+#include "support/admin_client.hpp"
+#include "support/container_engine.hpp"
+#include "support/etcd_cluster.hpp"
+#include "support/fake_pod.hpp"
+#include "support/proxy_process.hpp"
+#include "support/raw_client.hpp"
+#include "support/wait_until.hpp"
+
+namespace ignite::test {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+std::string random_hex(std::size_t n) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  static constexpr char k_hex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) out += k_hex[rng() % 16];
+  return out;
+}
+
+struct node {
+  std::string address;  // 127.0.0.N
+  std::unique_ptr<proxy_process> process;
+  std::uint16_t http_port = 0;
+  std::uint16_t admin_port = 0;
+};
+
+class cluster : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (auto missing = etcd_cluster::missing_tools(); !missing.empty()) {
+      if (container_tests_required()) FAIL() << missing << " (CI=true: these tests must run)";
+      GTEST_SKIP() << missing;
+    }
+    dir_ = std::filesystem::temp_directory_path() / ("ignite-cluster-" + random_hex(8));
+    std::filesystem::create_directories(dir_);
+    etcd_ = std::make_unique<etcd_cluster>(3);
+    token_ = "op-" + random_hex(32);
+    prefix_ = "/ignite-" + random_hex(8);
+    for (int i = 0; i < 3; ++i) nodes_[i].address = "127.0.0." + std::to_string(i + 2);
+    // One after the other: the first start writes the secrets key the others read.
+    for (int i = 0; i < 3; ++i) start(i);
+  }
+  void TearDown() override {
+    for (auto& n : nodes_) {
+      if (n.process && HasFailure()) std::cerr << "---- " << n.address << " ----\n" << n.process->output();
+      n.process.reset();
+    }
+    etcd_.reset();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  json config(int i) const {
+    const auto& a = nodes_[i].address;
+    return {
+        {"domain", k_domain},
+        {"listen", {{"http", a + ":0"}, {"admin", a + ":0"}}},
+        {"threads", 1},
+        {"state_file", (dir_ / ("node" + std::to_string(i)) / "state.db").string()},
+        {"secrets_key_file", (dir_ / "secrets.key").string()},
+        {"state", {{"etcd", {{"endpoints", etcd_->endpoints()}, {"prefix", prefix_}, {"request_timeout_ms", 2000}}}}},
+        {"limits", {{"drain_timeout_ms", 2000}}},
+        {"apps", json::array()}};
+  }
+  void start(int i) {
+    auto& n = nodes_[i];
+    n.process = std::make_unique<proxy_process>(IGNITE_PROXY_BIN, config(i), std::vector<std::string>{},
+                                                std::vector<std::string>{"IGNITE_ADMIN_TOKEN=" + token_});
+    auto http = n.process->wait_listening(k_cap);
+    auto admin = n.process->wait_admin_listening(k_cap);
+    if (!http || !admin) throw std::runtime_error("node " + n.address + " did not start:\n" + n.process->output());
+    n.http_port = *http;
+    n.admin_port = *admin;
+  }
+
+  answer op(int i, std::string_view method, std::string_view path, const json& body = json()) {
+    std::optional<std::string> text;
+    if (!body.is_null())
+      text = body.dump();
+    else if (method == "POST" || method == "PUT")
+      text = "";
+    return admin_exchange(nodes_[i].admin_port, admin_request(method, path, token_, text), k_cap, nodes_[i].address);
+  }
+  answer readyz(int i) {
+    return admin_exchange(nodes_[i].admin_port, admin_request("GET", "/readyz", "", std::nullopt), k_cap,
+                          nodes_[i].address);
+  }
+  // The operator creates acme-corp:<name> through node `i` with a draft served by `pod`.
+  void create_with_draft(int i, const std::string& name, const fake_pod& pod) {
+    auto created = op(i, "POST", "/v1/apps", {{"org", "acme-corp"}, {"name", name}});
+    ASSERT_EQ(created.status, 201u) << created.describe();
+    auto draft = op(i, "PUT", "/v1/apps/acme-corp:" + name + "/draft", {{"endpoints", json::array({pod.endpoint()})}});
+    ASSERT_EQ(draft.status, 200u) << draft.describe();
+  }
+  // POST / for acme-corp:<name> through node `i`'s public listener.
+  std::optional<raw_response> call(int i, const std::string& name) {
+    try {
+      raw_client c(nodes_[i].address, nodes_[i].http_port, k_cap);
+      if (c.send(post(name + "-acme-corp." + std::string(k_domain), "{}"))) return std::nullopt;
+      return c.read_response();
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+  bool serves(int i, const std::string& name) {
+    auto r = call(i, name);
+    return r && r->status == 200;
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<etcd_cluster> etcd_;
+  std::string token_, prefix_;
+  std::array<node, 3> nodes_;
+  fake_pod pod_{"cluster-pod"};
+};
+
+TEST_F(cluster, a_publish_through_one_node_serves_on_every_node) {
+  create_with_draft(0, "greeter", pod_);
+  auto published = op(0, "POST", "/v1/apps/acme-corp:greeter/draft/publish");
+  ASSERT_EQ(published.status, 201u) << published.describe();
+  // Node A's own routes changed before it answered; the others follow through their watch.
+  EXPECT_TRUE(serves(0, "greeter"));
+  for (int i : {1, 2}) EXPECT_TRUE(wait_until([&] { return serves(i, "greeter"); }, k_cap)) << nodes_[i].address;
+  // What one node's API wrote, another's reads.
+  auto listed = op(2, "GET", "/v1/apps/acme-corp:greeter");
+  EXPECT_EQ(listed.status, 200u) << listed.describe();
+}
+
+TEST_F(cluster, two_nodes_publishing_at_once_never_cut_the_same_version) {
+  create_with_draft(0, "race", pod_);
+  std::array<answer, 2> got;
+  std::thread a([&] { got[0] = op(0, "POST", "/v1/apps/acme-corp:race/draft/publish"); });
+  std::thread b([&] { got[1] = op(1, "POST", "/v1/apps/acme-corp:race/draft/publish"); });
+  a.join();
+  b.join();
+  std::set<unsigned> versions;
+  int published = 0;
+  for (const auto& g : got) {
+    ASSERT_TRUE(g.arrived) << g.describe();
+    if (g.status == 201) {
+      ++published;
+      EXPECT_TRUE(versions.insert(g.body.value("version", 0u)).second) << "version cut twice: " << g.describe();
+    } else {
+      EXPECT_EQ(g.status, 409u) << g.describe();  // the other node's publish won the compare
+    }
+  }
+  EXPECT_GE(published, 1);
+  auto listed = op(2, "GET", "/v1/apps/acme-corp:race/versions");
+  ASSERT_EQ(listed.status, 200u) << listed.describe();
+  EXPECT_EQ(listed.body["versions"].size(), static_cast<std::size_t>(published)) << listed.describe();
+}
+
+TEST_F(cluster, one_etcd_member_killed_changes_nothing) {
+  etcd_->kill(etcd_->leader() == 0 ? 1 : 0);
+  create_with_draft(1, "steady", pod_);
+  auto published = op(1, "POST", "/v1/apps/acme-corp:steady/draft/publish");
+  ASSERT_EQ(published.status, 201u) << published.describe();
+  for (int i : {0, 1, 2}) EXPECT_TRUE(wait_until([&] { return serves(i, "steady"); }, k_cap)) << nodes_[i].address;
+  for (int i : {0, 1, 2}) EXPECT_EQ(readyz(i).status, 200u) << readyz(i).describe();
+}
+
+TEST_F(cluster, without_etcd_the_data_plane_serves_on_the_api_says_503_and_the_nodes_converge_after) {
+  create_with_draft(0, "before", pod_);
+  ASSERT_EQ(op(0, "POST", "/v1/apps/acme-corp:before/draft/publish").status, 201u);
+  for (int i : {0, 1, 2}) ASSERT_TRUE(wait_until([&] { return serves(i, "before"); }, k_cap));
+
+  for (int m : {0, 1, 2}) etcd_->kill(m);
+  for (int i : {0, 1, 2}) EXPECT_TRUE(serves(i, "before")) << nodes_[i].address << ": the data plane stopped";
+  auto refused = op(1, "GET", "/v1/apps");
+  EXPECT_TRUE(is_error(refused, 503, "state_unavailable"));
+  EXPECT_TRUE(wait_until([&] { return readyz(2).status == 503; }, k_cap));
+  EXPECT_NE(readyz(2).text.find("state store"), std::string::npos) << readyz(2).describe();
+
+  etcd_->restart({0, 1, 2});
+  for (int i : {0, 1, 2}) EXPECT_TRUE(wait_until([&] { return readyz(i).status == 200; }, 10s)) << readyz(i).describe();
+  // Changes made after etcd came back reach every node: the watches resumed.
+  fake_pod later{"later-pod"};
+  create_with_draft(2, "after", later);
+  ASSERT_EQ(op(2, "POST", "/v1/apps/acme-corp:after/draft/publish").status, 201u);
+  for (int i : {0, 1, 2}) EXPECT_TRUE(wait_until([&] { return serves(i, "after"); }, 10s)) << nodes_[i].address;
+  for (int i : {0, 1, 2}) EXPECT_TRUE(serves(i, "before"));
+}
+
+}  // namespace
+}  // namespace ignite::test
