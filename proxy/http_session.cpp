@@ -27,6 +27,7 @@
 #include "proxy/header_rewriter.hpp"
 #include "proxy/request_context.hpp"
 #include "proxy/request_head_check.hpp"
+#include "proxy/traceparent.hpp"
 #include "proxy/worker.hpp"
 #include "routing/host.hpp"
 
@@ -479,6 +480,7 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   facts.proto = client_stream<Stream>::proto;
   facts.query = x.target.query;
   write_upstream_head(x.parser->get(), facts, x.body.size(), head);
+  x.upstream_start = clock::now();
   if (auto e = co_await up.send_request(head, x.body)) co_return e;
   if (auto e = co_await up.read_response_head()) co_return e;
   co_return co_await relay_response(x);
@@ -632,6 +634,7 @@ void http_session<Stream>::finish(request_context& x) {
     if (!x.status) x.status = row_of(x.error.kind).status;
   }
   worker_stats::bump(worker_.stats().requests);
+  const auto now = clock::now();
   request_record r;
   r.execution_id = x.id.view();
   if (x.app) {
@@ -639,7 +642,24 @@ void http_session<Stream>::finish(request_context& x) {
     r.version = x.version->version_text;
   }
   r.status = x.status;
-  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - x.start);
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - x.start);
+  if (x.upstream_start != clock::time_point{})
+    r.upstream_duration = std::chrono::duration_cast<std::chrono::microseconds>(now - x.upstream_start);
+  // Counted here, once per request, into this worker's own slice: labelled by app only
+  // for a configured app, never by what a client wrote.
+  if (x.version)
+    x.snapshot->counters(*x.version)->count(worker_.index(), x.status, r.duration, r.upstream_duration);
+  else
+    worker_stats::bump(worker_.stats().unmatched[version_counters::code_slot(x.status)]);
+  if (x.parser && x.parser->is_header_done()) {
+    const auto& req = x.parser->get();
+    r.method = req.method_string();
+    if (auto tp = req.find("traceparent"); tp != req.end()) r.trace_id = trace_id_of(tp->value());
+  }
+  r.bytes_in = x.bytes_in;
+  r.bytes_out = x.bytes_out;
+  r.client = client_ip_;
+  if constexpr (client_stream<Stream>::is_tls) r.tls_version = client_stream<Stream>::tls_version(stream_);
   r.error = x.error.kind;
   r.source = x.error.source;
   r.error_detail = x.error.detail.empty() ? std::string_view(x.error.message) : std::string_view(x.error.detail);

@@ -55,7 +55,8 @@ struct request_context {
   std::uint64_t bytes_in = 0;  // head and body as received
   // forward
   std::optional<upstream_exchange> upstream;
-  bool response_started = false;  // bytes of the answer went to the client
+  clock::time_point upstream_start;  // the request was sent to the pod; epoch: it never was
+  bool response_started = false;     // bytes of the answer went to the client
   std::uint64_t bytes_out = 0;
   // finish
   request_error error;

@@ -16,8 +16,12 @@ namespace ignite::proxy {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-worker::worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot)
-    : shared_(shared), snapshot_(std::move(snapshot)), context_blocks_(sizeof(request_context), 256) {}
+worker::worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot, std::size_t index)
+    : shared_(shared),
+      index_(index),
+      snapshot_(std::move(snapshot)),
+      context_blocks_(sizeof(request_context), 256),
+      log_(ctx_, shared.access_sink) {}
 
 worker::~worker() {
   stop();

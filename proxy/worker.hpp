@@ -18,11 +18,13 @@
 
 #include "common/ulid.hpp"
 #include "proxy/access_log.hpp"
+#include "proxy/access_log_sink.hpp"
 #include "proxy/block_recycler.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/request_error.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "proxy/upstream_pool.hpp"
+#include "proxy/version_counters.hpp"
 
 namespace ignite::proxy {
 
@@ -35,6 +37,9 @@ struct worker_stats {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session or loop boundary
   std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
+  // Requests that matched no app, by version_counters' code slot: never labelled by the
+  // host they named.
+  std::array<std::atomic<std::uint64_t>, version_counters::k_code_slots> unmatched{};
 
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -45,11 +50,13 @@ struct worker_stats {
 struct shared_state {
   std::atomic<std::size_t> connections{0};
   std::function<void()> on_worker_drained;  // called on a worker thread
+  access_log_sink* access_sink = nullptr;   // null: request lines go to stderr
 };
 
 class worker {
  public:
-  worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot);
+  // `index` is this worker's slot in every version's counters (version_counters).
+  worker(shared_state& shared, std::shared_ptr<const route_snapshot> snapshot, std::size_t index = 0);
   ~worker();
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
@@ -74,6 +81,7 @@ class worker {
   block_recycler& context_blocks() noexcept { return context_blocks_; }
   common::ulid_generator& ids() noexcept { return ids_; }
   access_log& log() noexcept { return log_; }
+  std::size_t index() const noexcept { return index_; }
   worker_stats& stats() noexcept { return stats_; }
   shared_state& shared() noexcept { return shared_; }
   bool draining() const noexcept { return draining_; }
@@ -89,6 +97,7 @@ class worker {
   void run();
 
   shared_state& shared_;
+  const std::size_t index_;
   // Only this worker's thread touches its sockets and timers (others post()), so the
   // reactor's per-operation locks are switched off; the scheduler stays locked for
   // those posts.
@@ -98,7 +107,7 @@ class worker {
   upstream_pool upstream_{ctx_};
   block_recycler context_blocks_;
   common::ulid_generator ids_;
-  access_log log_{ctx_};
+  access_log log_;
   worker_stats stats_;
   std::vector<session_base*> sessions_;  // index kept in the session for O(1) removal
   bool draining_ = false;

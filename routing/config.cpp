@@ -270,7 +270,7 @@ config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
   only_keys(j, "",
             {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "secrets_key_file", "limits",
-             "containers", "apps"});
+             "containers", "log", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -314,6 +314,18 @@ config parse_config(const json& j) {
   if (j.contains("secrets_key_file")) c.secrets_key_file = string_at(j["secrets_key_file"], "secrets_key_file");
   if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
   if (j.contains("containers")) c.containers = parse_containers(j["containers"], "containers");
+  if (j.contains("log")) {
+    const auto& l = object_at(j["log"], "log");
+    only_keys(l, "log", {"access_file", "access_stderr"});
+    if (l.contains("access_file")) {
+      c.log.access_file = string_at(l["access_file"], "log.access_file");
+      if (c.log.access_file.empty()) throw config_error("log.access_file", "must not be empty (omit it for no file)");
+    }
+    if (l.contains("access_stderr")) {
+      if (!l["access_stderr"].is_boolean()) throw config_error("log.access_stderr", "must be true or false");
+      c.log.access_stderr = l["access_stderr"].get<bool>();
+    }
+  }
   if (j.contains("apps")) {
     const auto& apps = j["apps"];
     if (!apps.is_array()) throw config_error("apps", "must be an array");

@@ -86,6 +86,13 @@ struct tls_certificate {
   std::string key_file;
 };
 
+// Where the access log (one JSON line per request) goes. Lifecycle events always go to
+// stderr.
+struct log_spec {
+  std::string access_file;    // empty: no file; reopened on SIGUSR1 (logrotate)
+  bool access_stderr = true;  // request lines on stderr too
+};
+
 struct config {
   std::string domain = "ignite.dodil.cloud";
   listen_spec listen;
@@ -96,6 +103,7 @@ struct config {
   std::string secrets_key_file;             // empty: secrets.key beside state_file
   routing::limits limits;
   containers_spec containers;
+  log_spec log;
   std::vector<app_spec> apps;
 };
 

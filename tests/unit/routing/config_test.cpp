@@ -334,6 +334,31 @@ TEST(parse_config, containers_settings_are_read_and_checked) {
   EXPECT_EQ(field_of(doc), "containers.colour");
 }
 
+TEST(parse_config, the_access_log_goes_to_stderr_alone_by_default) {
+  auto c = parse_config(minimal());
+  EXPECT_TRUE(c.log.access_file.empty());
+  EXPECT_TRUE(c.log.access_stderr);
+}
+
+TEST(parse_config, log_settings_are_read_and_checked) {
+  auto doc = minimal();
+  doc["log"] = {{"access_file", "var/access.log"}, {"access_stderr", false}};
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.log.access_file, "var/access.log");
+  EXPECT_FALSE(c.log.access_stderr);
+
+  doc["log"] = {{"access_file", ""}};
+  EXPECT_EQ(field_of(doc), "log.access_file");
+  doc["log"] = {{"access_file", 3}};
+  EXPECT_EQ(field_of(doc), "log.access_file");
+  doc["log"] = {{"access_stderr", "no"}};
+  EXPECT_EQ(field_of(doc), "log.access_stderr");
+  doc["log"] = {{"acess_file", "x.log"}};
+  EXPECT_EQ(field_of(doc), "log.acess_file");
+  doc["log"] = "x.log";
+  EXPECT_EQ(field_of(doc), "log");
+}
+
 TEST(parse_config, a_version_network_is_for_images_only) {
   auto doc = minimal();
   doc["apps"][0]["versions"] =
