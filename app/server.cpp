@@ -100,6 +100,17 @@ server::server(std::filesystem::path config_path, routing::config cfg)
     throw startup_error("log.access_file " + config_.log.access_file + ": " + e.code().message());
   }
   shared_.access_sink = access_sink_.get();
+  std::optional<tcp_acceptor> https_listener;
+  std::shared_ptr<const proxy::certificate_set> certificates;
+  if (config_.listen.https) {
+    https_listener.emplace(open_listener(ctx_, "listen.https", *config_.listen.https));
+    ticket_keys_ = std::make_shared<proxy::session_ticket_keys>(config_.tls.ticket_key_rotation);
+    try {
+      certificates = std::make_shared<const proxy::certificate_set>(config_.tls.certificates, ticket_keys_);
+    } catch (const proxy::tls_error& e) {
+      throw startup_error(e.what());
+    }
+  }
   admin_acceptor_.emplace(open_listener(ctx_, "listen.admin", config_.listen.admin));
   try {
     store_ = std::make_unique<routing::sqlite_store>(config_.state_file);
@@ -145,6 +156,10 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>(shared_, snapshot, i));
     acceptors_.push_back(share_listener(workers_.back()->context(), listener));
+    if (https_listener) {
+      workers_.back()->set_certificates(certificates);
+      https_acceptors_.push_back(share_listener(workers_.back()->context(), *https_listener));
+    }
   }
   admin_ = std::make_unique<admin::admin_server>(*plane_, snapshot, [this]() -> std::string {
     if (draining_) return "draining";
@@ -218,9 +233,16 @@ void server::tick_pools() {
 
 int server::run() {
   auto bound = acceptors_.front().local_endpoint();
+  std::optional<tcp::endpoint> https_bound;
+  if (!https_acceptors_.empty()) https_bound = https_acceptors_.front().local_endpoint();
   auto admin_bound = admin_acceptor_->local_endpoint();
-  for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(std::move(acceptors_[i]));
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    std::optional<tcp_acceptor> https;
+    if (i < https_acceptors_.size()) https.emplace(std::move(https_acceptors_[i]));
+    workers_[i]->start(std::move(acceptors_[i]), std::move(https));
+  }
   acceptors_.clear();
+  https_acceptors_.clear();
   admin_->start(share_listener(admin_->context(), *admin_acceptor_));
   admin_acceptor_->close();  // the admin thread has its own descriptor of the socket
   pools_.commit();           // reserved pods start now
@@ -239,6 +261,10 @@ int server::run() {
   common::log_event("listening", "\"listener\":\"http\",\"address\":" +
                                      json_string(bound.address().to_string() + ":" + std::to_string(bound.port())) +
                                      ",\"threads\":" + std::to_string(workers_.size()));
+  if (https_bound)
+    common::log_event("listening",
+                      "\"listener\":\"https\",\"address\":" +
+                          json_string(https_bound->address().to_string() + ":" + std::to_string(https_bound->port())));
   common::log_event("listening",
                     "\"listener\":\"admin\",\"address\":" +
                         json_string(admin_bound.address().to_string() + ":" + std::to_string(admin_bound.port())));
@@ -291,14 +317,28 @@ void server::reload() {
     images_->pin(cfg);  // an unchanged image version finds its pin: the same digest
     routing::check_versions_unchanged(config_, cfg);
     routing::check_commands(cfg);
-    if (cfg.listen.http != config_.listen.http || cfg.listen.admin != config_.listen.admin ||
-        cfg.threads != config_.threads || cfg.state_file != config_.state_file ||
-        cfg.log.access_file != config_.log.access_file || cfg.log.access_stderr != config_.log.access_stderr)
+    // New certificates are loaded whole before anything changes: a broken file is refused
+    // here and the old certificates keep serving.
+    std::shared_ptr<const proxy::certificate_set> certificates;
+    if (config_.listen.https) {
+      try {
+        certificates = std::make_shared<const proxy::certificate_set>(cfg.tls.certificates, ticket_keys_);
+      } catch (const proxy::tls_error& e) {
+        throw routing::config_error("tls.certificates", e.what());
+      }
+    }
+    if (cfg.listen.http != config_.listen.http || cfg.listen.https != config_.listen.https ||
+        cfg.listen.admin != config_.listen.admin || cfg.threads != config_.threads ||
+        cfg.state_file != config_.state_file || cfg.log.access_file != config_.log.access_file ||
+        cfg.log.access_stderr != config_.log.access_stderr)
       common::log_event("reload_warning", "\"message\":\"listen, threads, state_file and log take effect on restart\"");
     std::lock_guard lock(config_mutex_);
     rebuild(cfg);  // refuses a file app whose label an API app has taken
     plane_->set_file_config(cfg);
     images_->set_file_config(cfg);
+    // Connections already up keep the certificate they were made with.
+    if (certificates)
+      for (auto& w : workers_) w->set_certificates(certificates);
     config_ = std::move(cfg);
     reloads_succeeded_.fetch_add(1, std::memory_order_relaxed);
     common::log_event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
@@ -336,7 +376,9 @@ std::string server::render_metrics() const {
     auto st = pool->stats();
     s.pools.push_back({spec.app_id, spec.version, st.waiting, st.pods - st.ready, st.ready, st.stopping});
   }
-  s.connections.emplace_back("http", shared_.connections.load(std::memory_order_relaxed));
+  const auto tls = shared_.tls_connections.load(std::memory_order_relaxed);
+  s.connections.emplace_back("http", shared_.connections.load(std::memory_order_relaxed) - tls);
+  if (config_.listen.https) s.connections.emplace_back("https", tls);
   s.connections.emplace_back("admin", admin_->connections());
   s.reloads_succeeded = reloads_succeeded_.load(std::memory_order_relaxed);
   s.reloads_failed = reloads_failed_.load(std::memory_order_relaxed);

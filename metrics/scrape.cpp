@@ -1,12 +1,15 @@
 #include "metrics/scrape.hpp"
 
 #include <map>
+#include <tuple>
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include "proxy/certificate_set.hpp"
 
 namespace ignite::metrics {
 
@@ -102,6 +105,10 @@ std::string render(const scrape& s) {
                        .Name("ignite_rejected_total")
                        .Help("Requests and connections refused because a limit or rule tripped, by reason")
                        .Register(registry);
+  auto& tls_failures = prometheus::BuildCounter()
+                           .Name("ignite_tls_handshake_failures_total")
+                           .Help("TLS handshakes that failed, by reason")
+                           .Register(registry);
   auto& reloads = prometheus::BuildCounter()
                       .Name("ignite_config_reloads_total")
                       .Help("Config file reloads (SIGHUP), by outcome")
@@ -142,7 +149,9 @@ std::string render(const scrape& s) {
   std::array<std::uint64_t, version_counters::k_code_slots> unmatched{};
   std::array<std::uint64_t, proxy::k_proxy_error_count> errors{};
   std::uint64_t connections_rejected = 0;
+  std::array<std::uint64_t, std::tuple_size_v<decltype(proxy::worker_stats::tls_handshake_failures)>> tls{};
   for (const auto* w : s.workers) {
+    for (std::size_t f = 0; f < tls.size(); ++f) tls[f] += load(w->tls_handshake_failures[f]);
     for (std::size_t c = 0; c < unmatched.size(); ++c) unmatched[c] += load(w->unmatched[c]);
     for (std::size_t e = 0; e < errors.size(); ++e) errors[e] += load(w->errors[e]);
     connections_rejected += load(w->connections_rejected);
@@ -157,6 +166,10 @@ std::string render(const scrape& s) {
       rejected.Add({{"reason", std::string(proxy::row_of(kind).code)}}).Increment(static_cast<double>(errors[e]));
   }
   rejected.Add({{"reason", "max_connections"}}).Increment(static_cast<double>(connections_rejected));
+  // Index 0 is tls_failure::none: not a failure.
+  for (std::size_t f = 1; f < tls.size(); ++f)
+    tls_failures.Add({{"reason", std::string(proxy::to_string(static_cast<proxy::tls_failure>(f)))}})
+        .Increment(static_cast<double>(tls[f]));
 
   std::map<std::string, std::uint64_t> held_by_app;
   for (const auto& p : s.pools) {

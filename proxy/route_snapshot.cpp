@@ -10,7 +10,11 @@ constexpr std::size_t k_any_writer = 257;
 }  // namespace
 
 route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_registry& pools, counter_registry* counters)
-    : table_(cfg), limits_(cfg.limits), pools_(table_.version_count()), counters_(table_.version_count()) {
+    : table_(cfg),
+      limits_(cfg.limits),
+      prewarm_on_sni_(cfg.tls.prewarm_on_sni),
+      pools_(table_.version_count()),
+      counters_(table_.version_count()) {
   for (const auto& app : table_.apps()) {
     const auto& v = *app->active;
     coldstart::pod_spec spec;

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -20,6 +22,7 @@
 #include "proxy/access_log.hpp"
 #include "proxy/access_log_sink.hpp"
 #include "proxy/block_recycler.hpp"
+#include "proxy/certificate_set.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/request_error.hpp"
 #include "proxy/route_snapshot.hpp"
@@ -40,6 +43,9 @@ struct worker_stats {
   // Requests that matched no app, by version_counters' code slot: never labelled by the
   // host they named.
   std::array<std::atomic<std::uint64_t>, version_counters::k_code_slots> unmatched{};
+  std::atomic<std::uint64_t> tls_handshakes{0};
+  std::array<std::atomic<std::uint64_t>, 6> tls_handshake_failures{};  // by tls_failure
+  std::atomic<std::uint64_t> sni_prewarms{0};  // pods started because a ClientHello named the app
 
   static void bump(std::atomic<std::uint64_t>& c) noexcept {
     c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
@@ -48,9 +54,10 @@ struct worker_stats {
 
 // State shared by all workers of one server.
 struct shared_state {
-  std::atomic<std::size_t> connections{0};
-  std::function<void()> on_worker_drained;  // called on a worker thread
-  access_log_sink* access_sink = nullptr;   // null: request lines go to stderr
+  std::atomic<std::size_t> connections{0};      // every client connection, plain and TLS
+  std::atomic<std::size_t> tls_connections{0};  // of which TLS, for /metrics
+  std::function<void()> on_worker_drained;      // called on a worker thread
+  access_log_sink* access_sink = nullptr;       // null: request lines go to stderr
 };
 
 class worker {
@@ -63,13 +70,17 @@ class worker {
 
   boost::asio::io_context& context() noexcept { return ctx_; }
 
-  // Starts the thread; `acceptor` is open and listening, on this worker's context.
-  void start(tcp_acceptor acceptor);
+  // Starts the thread; the acceptors are open and listening, on this worker's context.
+  // `https` (optional) serves TLS with the certificates set_certificates() gave.
+  void start(tcp_acceptor http, std::optional<tcp_acceptor> https = std::nullopt);
   void join();
 
   // Any thread: posts the new snapshot; requests already running keep theirs. `applied`
   // (optional) runs on the worker thread once new requests use it.
   void publish(std::shared_ptr<const route_snapshot> snapshot, std::function<void()> applied = {});
+  // Any thread: new TLS connections use `certificates`; connections already up keep
+  // theirs. Call before start() if there is an HTTPS listener.
+  void set_certificates(std::shared_ptr<const certificate_set> certificates);
   // Any thread: stop accepting, close idle connections, finish requests in flight.
   void begin_drain();
   // Any thread: close everything now; the thread ends once the cancelled work unwinds.
@@ -82,6 +93,10 @@ class worker {
   common::ulid_generator& ids() noexcept { return ids_; }
   access_log& log() noexcept { return log_; }
   std::size_t index() const noexcept { return index_; }
+  const std::shared_ptr<const certificate_set>& certificates() const noexcept { return certificates_; }
+  // A TLS ClientHello named `server_name`: if it is an app's host and prewarm_on_sni is
+  // on, its active version starts a pod unless one is up.
+  void prewarm(std::string_view server_name);
   worker_stats& stats() noexcept { return stats_; }
   shared_state& shared() noexcept { return shared_; }
   bool draining() const noexcept { return draining_; }
@@ -93,7 +108,9 @@ class worker {
   const upstream_pool::counters& upstream_stats() const noexcept { return upstream_.stats(); }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
+  template <class Stream>
+  boost::asio::awaitable<void> accept_loop(tcp_acceptor& acceptor);
+  void close_acceptors();
   void run();
 
   shared_state& shared_;
@@ -104,6 +121,8 @@ class worker {
   boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::shared_ptr<const route_snapshot> snapshot_;
   std::unique_ptr<tcp_acceptor> acceptor_;
+  std::unique_ptr<tcp_acceptor> tls_acceptor_;
+  std::shared_ptr<const certificate_set> certificates_;
   upstream_pool upstream_{ctx_};
   block_recycler context_blocks_;
   common::ulid_generator ids_;
