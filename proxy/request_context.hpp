@@ -56,6 +56,7 @@ struct request_context {
   // forward
   std::optional<upstream_exchange> upstream;
   bool response_started = false;  // bytes of the answer went to the client
+  std::string_view cut_cause;     // static text: why an answer that began was cut off
   std::uint64_t bytes_out = 0;
   // finish
   request_error error;
