@@ -116,6 +116,17 @@ void http_session<Stream>::on_overload() {
 }
 
 template <class Stream>
+bool http_session<Stream>::try_evict() {
+  if (!idle_) return false;
+  // Parked, but a request may already sit in the socket, its wake-up not yet run: that
+  // connection is about to be used, not idle.
+  boost::system::error_code ec;
+  if (client_stream<Stream>::socket(stream_).available(ec) > 0 || ec) return false;
+  on_drain();  // cancels the wait: the session closes from its handler
+  return true;
+}
+
+template <class Stream>
 void http_session<Stream>::force_close() {
   closed_ = true;
   boost::system::error_code ignored;

@@ -39,6 +39,9 @@ class session_base {
   // Worker thread, the proxy is near max_connections: a connection waiting for a request
   // head (idle, or part-way through one) gets at most deadlines::k_overloaded_wait more.
   virtual void on_overload() = 0;
+  // Worker thread, the overload manager wants a slot: closes the connection if it is
+  // parked with no request waiting on its socket, and says whether it did.
+  virtual bool try_evict() = 0;
 
  private:
   friend class worker;
@@ -66,6 +69,7 @@ class http_session final : public session_base,
   void on_drain() override;
   void force_close() override;
   void on_overload() override;
+  bool try_evict() override;
 
   // watchdog: the deadline of the step in progress. Worker thread.
   void set_deadline(clock::time_point deadline) override;

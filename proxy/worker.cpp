@@ -35,6 +35,8 @@ constexpr auto k_reject_linger = std::chrono::seconds(1);
 // Refused connections lingering at once, per worker; more are closed without an answer
 // (a flood must not turn the refusals themselves into the resource it exhausts).
 constexpr std::size_t k_max_lingering = 256;
+// Parked connections the overload manager looks at, oldest first, for one to close.
+constexpr std::size_t k_eviction_scan = 16;
 
 std::uint64_t unix_ms_now() {
   return static_cast<std::uint64_t>(
@@ -178,10 +180,13 @@ bool worker::admit() {
   const auto connections = shared_.connections.fetch_add(1, std::memory_order_relaxed) + 1;
   update_overload(connections);
   if (!overloaded_) return true;
-  if (auto* oldest = idle_head_) {
-    unpark(*oldest);
+  // The oldest idle connection makes room; a few are looked at, since a parked one may
+  // already have a request waiting. Its slot is free once its handler has run.
+  std::size_t looked = 0;
+  for (auto* s = idle_head_; s && looked < k_eviction_scan; s = s->idle_next_, ++looked) {
+    if (!s->try_evict()) continue;
+    unpark(*s);
     worker_stats::bump(stats_.connections_evicted);
-    oldest->on_drain();  // parked: closes now; its slot is free once its handler has run
     return true;
   }
   if (connections <= max) return true;
