@@ -87,6 +87,17 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   // leaves nothing behind and says why in one line.
   routing::check_commands(config_);
   auto listener = open_listener(ctx_, "listen.http", config_.listen.http);
+  std::optional<tcp_acceptor> https_listener;
+  std::shared_ptr<const proxy::certificate_set> certificates;
+  if (config_.listen.https) {
+    https_listener.emplace(open_listener(ctx_, "listen.https", *config_.listen.https));
+    ticket_keys_ = std::make_shared<proxy::session_ticket_keys>(config_.tls.ticket_key_rotation);
+    try {
+      certificates = std::make_shared<const proxy::certificate_set>(config_.tls.certificates, ticket_keys_);
+    } catch (const proxy::tls_error& e) {
+      throw startup_error(e.what());
+    }
+  }
   admin_acceptor_.emplace(open_listener(ctx_, "listen.admin", config_.listen.admin));
   try {
     store_ = std::make_unique<routing::sqlite_store>(config_.state_file);
@@ -132,6 +143,10 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   for (unsigned i = 0; i < threads; ++i) {
     workers_.push_back(std::make_unique<worker>(shared_, snapshot));
     acceptors_.push_back(share_listener(workers_.back()->context(), listener));
+    if (https_listener) {
+      workers_.back()->set_certificates(certificates);
+      https_acceptors_.push_back(share_listener(workers_.back()->context(), *https_listener));
+    }
   }
   admin_ = std::make_unique<admin::admin_server>(*plane_, snapshot, [this]() -> std::string {
     if (draining_) return "draining";
@@ -199,9 +214,16 @@ void server::tick_pools() {
 
 int server::run() {
   auto bound = acceptors_.front().local_endpoint();
+  std::optional<tcp::endpoint> https_bound;
+  if (!https_acceptors_.empty()) https_bound = https_acceptors_.front().local_endpoint();
   auto admin_bound = admin_acceptor_->local_endpoint();
-  for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(std::move(acceptors_[i]));
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    std::optional<tcp_acceptor> https;
+    if (i < https_acceptors_.size()) https.emplace(std::move(https_acceptors_[i]));
+    workers_[i]->start(std::move(acceptors_[i]), std::move(https));
+  }
   acceptors_.clear();
+  https_acceptors_.clear();
   admin_->start(share_listener(admin_->context(), *admin_acceptor_));
   admin_acceptor_->close();  // the admin thread has its own descriptor of the socket
   pools_.commit();           // reserved pods start now
@@ -218,6 +240,10 @@ int server::run() {
   common::log_event("listening", "\"listener\":\"http\",\"address\":" +
                                      json_string(bound.address().to_string() + ":" + std::to_string(bound.port())) +
                                      ",\"threads\":" + std::to_string(workers_.size()));
+  if (https_bound)
+    common::log_event("listening",
+                      "\"listener\":\"https\",\"address\":" +
+                          json_string(https_bound->address().to_string() + ":" + std::to_string(https_bound->port())));
   common::log_event("listening",
                     "\"listener\":\"admin\",\"address\":" +
                         json_string(admin_bound.address().to_string() + ":" + std::to_string(admin_bound.port())));
@@ -268,13 +294,27 @@ void server::reload() {
     images_->pin(cfg);  // an unchanged image version finds its pin: the same digest
     routing::check_versions_unchanged(config_, cfg);
     routing::check_commands(cfg);
-    if (cfg.listen.http != config_.listen.http || cfg.listen.admin != config_.listen.admin ||
-        cfg.threads != config_.threads || cfg.state_file != config_.state_file)
+    // New certificates are loaded whole before anything changes: a broken file is refused
+    // here and the old certificates keep serving.
+    std::shared_ptr<const proxy::certificate_set> certificates;
+    if (config_.listen.https) {
+      try {
+        certificates = std::make_shared<const proxy::certificate_set>(cfg.tls.certificates, ticket_keys_);
+      } catch (const proxy::tls_error& e) {
+        throw routing::config_error("tls.certificates", e.what());
+      }
+    }
+    if (cfg.listen.http != config_.listen.http || cfg.listen.https != config_.listen.https ||
+        cfg.listen.admin != config_.listen.admin || cfg.threads != config_.threads ||
+        cfg.state_file != config_.state_file)
       common::log_event("reload_warning", "\"message\":\"listen, threads and state_file take effect on restart\"");
     std::lock_guard lock(config_mutex_);
     rebuild(cfg);  // refuses a file app whose label an API app has taken
     plane_->set_file_config(cfg);
     images_->set_file_config(cfg);
+    // Connections already up keep the certificate they were made with.
+    if (certificates)
+      for (auto& w : workers_) w->set_certificates(certificates);
     config_ = std::move(cfg);
     common::log_event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
   } catch (const std::exception& e) {

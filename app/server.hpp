@@ -111,7 +111,10 @@ class server {
 
   proxy::shared_state shared_;
   std::vector<std::unique_ptr<proxy::worker>> workers_;
-  std::vector<proxy::tcp_acceptor> acceptors_;  // handed to workers by run()
+  std::vector<proxy::tcp_acceptor> acceptors_;        // handed to workers by run()
+  std::vector<proxy::tcp_acceptor> https_acceptors_;  // the same, for listen.https
+  // Ticket keys outlive every certificate set: any worker resumes any ticket, across reloads.
+  std::shared_ptr<proxy::session_ticket_keys> ticket_keys_;
   std::optional<proxy::tcp_acceptor> admin_acceptor_;
   std::unique_ptr<admin::admin_server> admin_;
   // Changes committed to the store (through the API) rebuild the routes.

@@ -285,6 +285,17 @@ void version_pool::activate() {
   apply(fx);
 }
 
+bool version_pool::prewarm() {
+  effects fx;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_ || retired_ || !provider_ || !endpoints_.empty() || live_pods() > 0) return false;
+    start_pod(fx, {});
+  }
+  apply(fx);
+  return true;
+}
+
 void version_pool::retire() {
   effects fx;
   {

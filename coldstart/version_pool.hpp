@@ -128,6 +128,10 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
 
   // Starts what must run without traffic: reserved capacity, or the static pods.
   void activate();
+  // A request is probably on its way (a TLS ClientHello named the app): starts one pod
+  // now if none is starting or ready, so the handshake overlaps the start. Nothing for
+  // static versions. True if a pod was started.
+  bool prewarm();
   // No longer the active version: keep serving what is held/in flight, then stop.
   void retire();
   // Stop every pod now (shutdown).

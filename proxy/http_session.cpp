@@ -13,6 +13,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -99,7 +100,65 @@ http_session<Stream>::~http_session() {
 
 template <class Stream>
 void http_session<Stream>::start() {
-  wait_for_request();
+  if constexpr (client_stream<Stream>::is_tls)
+    handshake();
+  else
+    wait_for_request();
+}
+
+// ---- the TLS handshake --------------------------------------------------------------------
+
+template <class Stream>
+void http_session<Stream>::tls_state::on_server_name(std::string_view name, bool) {
+  server_name = name;
+  if (owner) owner->prewarm(name);
+}
+
+// Under its own timeout: a handshake trickled in byte by byte holds a connection slot.
+template <class Stream>
+void http_session<Stream>::handshake() {
+  if constexpr (client_stream<Stream>::is_tls) {
+    tls_.owner = &worker_;
+    tls_.certificates = worker_.certificates();  // the set stream_ was made from, kept alive
+    set_deadline(clock::now() + worker_.snapshot()->limits().tls_handshake_timeout);
+    certificate_set::listen(stream_.native_handle(), &tls_);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = this->shared_from_this()](boost::system::error_code ec) {
+                              certificate_set::listen(self->stream_.native_handle(), nullptr);
+                              self->tls_.certificates.reset();
+                              auto& stats = self->worker_.stats();
+                              if (ec) {
+                                auto why = tls_failure::other;  // the connection closed or reset mid-handshake
+                                if (self->timed_out_)
+                                  why = tls_failure::timeout;
+                                else if (self->tls_.refused != tls_failure::none)
+                                  why = self->tls_.refused;
+                                else if (ec.category() == net::error::get_ssl_category())
+                                  why = tls_failure::protocol;
+                                worker_stats::bump(stats.tls_handshake_failures[static_cast<std::size_t>(why)]);
+                                return self->close();
+                              }
+                              worker_stats::bump(stats.tls_handshakes);
+                              if (self->closed_ || self->worker_.draining()) return self->close();
+                              self->wait_for_request();
+                            });
+  }
+}
+
+// The request's Host must name the app its TLS server name named: a connection set up
+// for one app's certificate is not reused for another's (RFC 9110, 421).
+template <class Stream>
+request_error http_session<Stream>::check_server_name(const request_context& x) const {
+  if constexpr (client_stream<Stream>::is_tls) {
+    if (tls_.server_name.empty()) return {};  // no SNI: the default certificate served it
+    auto sni = routing::label_of_host(tls_.server_name, x.snapshot->table().domain());
+    auto host = routing::label_of_host(x.host, x.snapshot->table().domain());
+    if (!sni || !host || sni->view() != host->view())
+      return request_error::from_client(proxy_error::misdirected_request,
+                                        "this connection's TLS server name is for another host; open a new "
+                                        "connection for this one");
+  }
+  return {};
 }
 
 template <class Stream>
@@ -383,6 +442,7 @@ request_error http_session<Stream>::route(request_context& x) {
   x.app = label ? x.snapshot->table().find(label->view()) : nullptr;
   if (!x.app) return request_error::from_client(proxy_error::app_not_found);
   x.version = x.app->active;
+  if (auto e = check_server_name(x)) return e;
   if (req.method() != http::verb::post) return request_error::from_client(proxy_error::method_not_allowed);
   if (target->path != "/") return request_error::from_client(proxy_error::path_not_found);
   // The body limit is checked after routing: an unknown host or path is a 404 whatever
@@ -697,10 +757,8 @@ void http_session<Stream>::finish(request_context& x) {
   worker_stats::bump(worker_.stats().requests);
   request_record r;
   r.execution_id = x.id.view();
-  if (x.app) {
-    r.app_id = x.app->id;
-    r.version = x.version->version_text;
-  }
+  if (x.app) r.app_id = x.app->id;
+  if (x.version) r.version = x.version->version_text;
   r.status = x.status;
   r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - x.start);
   r.error = x.error.kind;

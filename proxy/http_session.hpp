@@ -14,10 +14,14 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "proxy/certificate_set.hpp"
+#include "proxy/client_stream.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/request_error.hpp"
 #include "proxy/upstream_exchange.hpp"
@@ -60,11 +64,12 @@ class http_session final : public session_base,
  public:
   using clock = std::chrono::steady_clock;
 
-  // `stream` is connected (and, for TLS, past its handshake).
+  // `stream` is connected; over TLS, start() runs the handshake first.
   http_session(worker& owner, Stream stream);
   ~http_session() override;
 
-  // Worker thread. Starts waiting for the first request; the pending wait owns the session.
+  // Worker thread. Starts waiting for the first request (over TLS, after the handshake);
+  // the pending wait owns the session.
   void start();
   void on_drain() override;
   void force_close() override;
@@ -93,12 +98,27 @@ class http_session final : public session_base,
   boost::asio::awaitable<void> reply_error(request_context& x);
   void finish(request_context& x);
 
+  void handshake();
+  request_error check_server_name(const request_context& x) const;
   void close();
   void watch();
   void on_watch(unsigned generation);
 
+  // What a TLS connection learns in its handshake: the server name it asked for (the
+  // Host check, 421) and, while it runs, its certificates and why it was refused.
+  struct tls_state final : sni_listener {
+    worker* owner = nullptr;
+    std::string server_name;
+    std::shared_ptr<const certificate_set> certificates;  // during the handshake
+    tls_failure refused = tls_failure::none;
+    void on_server_name(std::string_view name, bool known) override;
+    void on_refused(tls_failure why) override { refused = why; }
+  };
+  struct no_tls_state {};
+
   worker& worker_;
   Stream stream_;
+  [[no_unique_address]] std::conditional_t<client_stream<Stream>::is_tls, tls_state, no_tls_state> tls_;
   steady_timer timer_;
   boost::beast::flat_buffer buffer_;  // client bytes not yet parsed; released when idle
   std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)

@@ -5,7 +5,7 @@
 namespace ignite::proxy {
 
 route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_registry& pools)
-    : table_(cfg), limits_(cfg.limits), pools_(table_.version_count()) {
+    : table_(cfg), limits_(cfg.limits), prewarm_on_sni_(cfg.tls.prewarm_on_sni), pools_(table_.version_count()) {
   for (const auto& app : table_.apps()) {
     const auto& v = *app->active;
     coldstart::pod_spec spec;

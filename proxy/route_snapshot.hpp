@@ -21,6 +21,8 @@ class route_snapshot {
 
   const routing::route_table& table() const noexcept { return table_; }
   const routing::limits& limits() const noexcept { return limits_; }
+  // Start an app's pod when a TLS ClientHello names it (tls.prewarm_on_sni).
+  bool prewarm_on_sni() const noexcept { return prewarm_on_sni_; }
   // The pool of an active version (null for versions that are not active).
   const std::shared_ptr<coldstart::version_pool>& pool(const routing::version_route& v) const noexcept {
     return pools_[v.slot];
@@ -29,6 +31,7 @@ class route_snapshot {
  private:
   routing::route_table table_;
   routing::limits limits_;
+  bool prewarm_on_sni_;
   std::vector<std::shared_ptr<coldstart::version_pool>> pools_;  // by version_route::slot
 };
 

@@ -77,8 +77,11 @@ void upstream_exchange::cancel(cancel_reason why) {
   cancelled_ = why;
   if (held_) held_->wake().cancel();
   if (connect_waiter_) connect_waiter_->wake.cancel();
+  // Closed, not only cancelled: a cancel finds nothing to abort when it lands between two
+  // operations (a write's completion queued, the next read not yet started), and that read
+  // would then wait for the pod forever. On a closed socket it fails at once.
   boost::system::error_code ignored;
-  if (conn_) conn_->socket.cancel(ignored);
+  if (conn_) conn_->socket.close(ignored);
 }
 
 void upstream_exchange::drop_connection() {

@@ -13,8 +13,10 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/log.hpp"
+#include "proxy/client_stream.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/request_context.hpp"
+#include "routing/host.hpp"
 
 namespace ignite::proxy {
 
@@ -64,9 +66,13 @@ worker::~worker() {
   join();
 }
 
-void worker::start(tcp_acceptor acceptor) {
-  acceptor_ = std::make_unique<tcp_acceptor>(std::move(acceptor));
-  net::co_spawn(ctx_, accept_loop(), net::detached);
+void worker::start(tcp_acceptor http, std::optional<tcp_acceptor> https) {
+  acceptor_ = std::make_unique<tcp_acceptor>(std::move(http));
+  net::co_spawn(ctx_, accept_loop<tcp_socket>(*acceptor_), net::detached);
+  if (https) {
+    tls_acceptor_ = std::make_unique<tcp_acceptor>(std::move(*https));
+    net::co_spawn(ctx_, accept_loop<tls_stream>(*tls_acceptor_), net::detached);
+  }
   net::co_spawn(ctx_, upstream_.sweep(), net::detached);
   thread_ = std::thread([this] { run(); });
 }
@@ -102,12 +108,31 @@ void worker::publish(std::shared_ptr<const route_snapshot> snapshot, std::functi
   });
 }
 
+void worker::set_certificates(std::shared_ptr<const certificate_set> certificates) {
+  net::post(ctx_,
+            [this, certificates = std::move(certificates)]() mutable { certificates_ = std::move(certificates); });
+}
+
+void worker::prewarm(std::string_view server_name) {
+  if (!snapshot_->prewarm_on_sni()) return;
+  auto label = routing::label_of_host(server_name, snapshot_->table().domain());
+  const auto* app = label ? snapshot_->table().find(label->view()) : nullptr;
+  if (!app) return;
+  if (const auto& pool = snapshot_->pool(*app->active); pool && pool->prewarm())
+    worker_stats::bump(stats_.sni_prewarms);
+}
+
+void worker::close_acceptors() {
+  boost::system::error_code ignored;
+  if (acceptor_) acceptor_->close(ignored);
+  if (tls_acceptor_) tls_acceptor_->close(ignored);
+}
+
 void worker::begin_drain() {
   net::post(ctx_, [this] {
     if (draining_) return;
     draining_ = true;
-    boost::system::error_code ignored;
-    if (acceptor_) acceptor_->close(ignored);
+    close_acceptors();
     // Copy: closing an idle session detaches it from sessions_.
     auto sessions = sessions_;
     for (auto* s : sessions) s->on_drain();
@@ -118,8 +143,7 @@ void worker::begin_drain() {
 void worker::stop() {
   net::post(ctx_, [this] {
     draining_ = true;
-    boost::system::error_code ignored;
-    if (acceptor_) acceptor_->close(ignored);
+    close_acceptors();
     auto sessions = sessions_;
     for (auto* s : sessions) s->force_close();
     upstream_.close_all();
@@ -211,10 +235,10 @@ void worker::update_overload(std::size_t connections) {
 
 // One write without waiting: a new connection's send buffer is empty, so the answer fits
 // or the client is already gone.
-void worker::reject(tcp_socket& socket) {
+void worker::reject(tcp_socket& socket, bool answer_it) {
   worker_stats::bump(stats_.connections_rejected);
   boost::system::error_code ignored;
-  if (lingering_ >= k_max_lingering) {
+  if (!answer_it || lingering_ >= k_max_lingering) {
     socket.close(ignored);
     return;
   }
@@ -245,10 +269,11 @@ net::awaitable<void> worker::linger(tcp_socket socket) {
   --lingering_;
 }
 
-net::awaitable<void> worker::accept_loop() {
+template <class Stream>
+net::awaitable<void> worker::accept_loop(tcp_acceptor& acceptor) {
   for (;;) {
-    auto [ec, socket] = co_await acceptor_->async_accept(net::as_tuple(net::use_awaitable));
-    if (ec == net::error::operation_aborted || !acceptor_->is_open()) co_return;
+    auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) {
       // Out of descriptors (EMFILE/ENFILE) or a transient error: back off briefly instead
       // of spinning on an accept that keeps failing.
@@ -261,10 +286,16 @@ net::awaitable<void> worker::accept_loop() {
     }
     worker_stats::bump(stats_.connections_accepted);
     if (!admit()) {
-      reject(socket);
+      // A TLS client cannot read a plain-text 503 before its handshake: it is closed.
+      reject(socket, !std::is_same_v<Stream, tls_stream>);
       continue;
     }
-    std::make_shared<http_session<tcp_socket>>(*this, std::move(socket))->start();
+    if constexpr (std::is_same_v<Stream, tls_stream>) {
+      // The handshake is the session's first step (under its timeout).
+      std::make_shared<http_session<tls_stream>>(*this, tls_stream(std::move(socket), certificates_->front()))->start();
+    } else {
+      std::make_shared<http_session<tcp_socket>>(*this, std::move(socket))->start();
+    }
   }
 }
 

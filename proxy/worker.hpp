@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -19,6 +21,7 @@
 #include "common/ulid.hpp"
 #include "proxy/access_log.hpp"
 #include "proxy/block_recycler.hpp"
+#include "proxy/certificate_set.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/request_error.hpp"
 #include "proxy/route_snapshot.hpp"
@@ -38,6 +41,9 @@ struct worker_stats {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session or loop boundary
   std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
+  std::atomic<std::uint64_t> tls_handshakes{0};
+  std::array<std::atomic<std::uint64_t>, 6> tls_handshake_failures{};  // by tls_failure
+  std::atomic<std::uint64_t> sni_prewarms{0};  // pods started because a ClientHello named the app
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -59,13 +65,17 @@ class worker {
 
   boost::asio::io_context& context() noexcept { return ctx_; }
 
-  // Starts the thread; `acceptor` is open and listening, on this worker's context.
-  void start(tcp_acceptor acceptor);
+  // Starts the thread; the acceptors are open and listening, on this worker's context.
+  // `https` (optional) serves TLS with the certificates set_certificates() gave.
+  void start(tcp_acceptor http, std::optional<tcp_acceptor> https = std::nullopt);
   void join();
 
   // Any thread: posts the new snapshot; requests already running keep theirs. `applied`
   // (optional) runs on the worker thread once new requests use it.
   void publish(std::shared_ptr<const route_snapshot> snapshot, std::function<void()> applied = {});
+  // Any thread: new TLS connections use `certificates`; connections already up keep
+  // theirs. Call before start() if there is an HTTPS listener.
+  void set_certificates(std::shared_ptr<const certificate_set> certificates);
   // Any thread: stop accepting, close idle connections, finish requests in flight.
   void begin_drain();
   // Any thread: close everything now; the thread ends once the cancelled work unwinds.
@@ -77,6 +87,10 @@ class worker {
   block_recycler& context_blocks() noexcept { return context_blocks_; }
   common::ulid_generator& ids() noexcept { return ids_; }
   access_log& log() noexcept { return log_; }
+  const std::shared_ptr<const certificate_set>& certificates() const noexcept { return certificates_; }
+  // A TLS ClientHello named `server_name`: if it is an app's host and prewarm_on_sni is
+  // on, its active version starts a pod unless one is up.
+  void prewarm(std::string_view server_name);
   worker_stats& stats() noexcept { return stats_; }
   shared_state& shared() noexcept { return shared_; }
   bool draining() const noexcept { return draining_; }
@@ -94,13 +108,15 @@ class worker {
   const upstream_pool::counters& upstream_stats() const noexcept { return upstream_.stats(); }
 
  private:
-  boost::asio::awaitable<void> accept_loop();
+  template <class Stream>
+  boost::asio::awaitable<void> accept_loop(tcp_acceptor& acceptor);
+  void close_acceptors();
   void run();
   // The overload manager (Envoy's, in small), run per accepted connection: whether it
   // may be served. See worker.cpp.
   bool admit();
   void update_overload(std::size_t connections);
-  void reject(tcp_socket& socket);
+  void reject(tcp_socket& socket, bool answer_it);
   boost::asio::awaitable<void> linger(tcp_socket socket);
 
   shared_state& shared_;
@@ -110,6 +126,8 @@ class worker {
   boost::asio::io_context ctx_{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::shared_ptr<const route_snapshot> snapshot_;
   std::unique_ptr<tcp_acceptor> acceptor_;
+  std::unique_ptr<tcp_acceptor> tls_acceptor_;
+  std::shared_ptr<const certificate_set> certificates_;
   upstream_pool upstream_{ctx_};
   block_recycler context_blocks_;
   common::ulid_generator ids_;

@@ -61,7 +61,7 @@ TEST(parse_config, empty_object_gives_every_default_of_the_design) {
   EXPECT_FALSE(c.listen.https.has_value());
   EXPECT_EQ(c.listen.admin.to_string(), "127.0.0.1:9090");
   EXPECT_EQ(c.threads, 0u);
-  EXPECT_TRUE(c.certificates.empty());
+  EXPECT_TRUE(c.tls.certificates.empty());
   EXPECT_EQ(c.admin_token_env, "IGNITE_ADMIN_TOKEN");
   EXPECT_EQ(c.state_file, "var/state.db");
   EXPECT_TRUE(c.apps.empty());
@@ -121,9 +121,9 @@ TEST(parse_config, the_design_example_is_accepted_as_written) {
   })");
   auto c = parse_config(doc);
   EXPECT_EQ(c.listen.https.value_or(common::host_port{}).to_string(), "127.0.0.1:8443");
-  ASSERT_EQ(c.certificates.size(), 1u);
-  EXPECT_EQ(c.certificates[0].cert_file, "c.pem");
-  EXPECT_EQ(c.certificates[0].key_file, "k.pem");
+  ASSERT_EQ(c.tls.certificates.size(), 1u);
+  EXPECT_EQ(c.tls.certificates[0].cert_file, "c.pem");
+  EXPECT_EQ(c.tls.certificates[0].key_file, "k.pem");
   ASSERT_EQ(c.apps.size(), 1u);
   EXPECT_EQ(c.apps[0].active_version, 1u);
 }
@@ -518,13 +518,53 @@ TEST(parse_config, https_without_certificates_is_named) {
   doc["tls"] = {{"certificates", json::array({{{"cert_file", "c.pem"}, {"key_file", "k.pem"}}})}};
   auto c = parse_config(doc);
   EXPECT_EQ(c.listen.https.value_or(common::host_port{}).to_string(), "127.0.0.1:8443");
-  ASSERT_EQ(c.certificates.size(), 1u);
+  ASSERT_EQ(c.tls.certificates.size(), 1u);
 }
 
 TEST(parse_config, certificate_without_key_is_named) {
   auto doc = minimal();
   doc["tls"] = {{"certificates", json::array({{{"cert_file", "c.pem"}}})}};
   EXPECT_EQ(field_of(doc), "tls.certificates[0].key_file");
+}
+
+TEST(parse_config, tls_options_are_read_and_checked) {
+  auto doc = minimal();
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.tls.ticket_key_rotation, std::chrono::milliseconds(43200000));
+  EXPECT_TRUE(c.tls.prewarm_on_sni);
+  EXPECT_EQ(c.limits.tls_handshake_timeout, std::chrono::milliseconds(10000));
+
+  doc["tls"] = {{"certificates", json::array({{{"cert_file", "a.pem"}, {"key_file", "a.key"}},
+                                              {{"cert_file", "b.pem"}, {"key_file", "b.key"}, {"default", true}}})},
+                {"ticket_key_rotation_ms", 60000},
+                {"prewarm_on_sni", false}};
+  doc["limits"] = {{"tls_handshake_timeout_ms", 2500}};
+  c = parse_config(doc);
+  ASSERT_EQ(c.tls.certificates.size(), 2u);
+  EXPECT_FALSE(c.tls.certificates[0].is_default);
+  EXPECT_TRUE(c.tls.certificates[1].is_default);
+  EXPECT_EQ(c.tls.ticket_key_rotation, std::chrono::milliseconds(60000));
+  EXPECT_FALSE(c.tls.prewarm_on_sni);
+  EXPECT_EQ(c.limits.tls_handshake_timeout, std::chrono::milliseconds(2500));
+
+  auto two_defaults = doc;
+  two_defaults["tls"]["certificates"][0]["default"] = true;
+  EXPECT_EQ(field_of(two_defaults), "tls.certificates[1].default");
+  auto not_bool = doc;
+  not_bool["tls"]["certificates"][0]["default"] = "yes";
+  EXPECT_EQ(field_of(not_bool), "tls.certificates[0].default");
+  auto too_fast = doc;
+  too_fast["tls"]["ticket_key_rotation_ms"] = 10;
+  EXPECT_EQ(field_of(too_fast), "tls.ticket_key_rotation_ms");
+  auto prewarm = doc;
+  prewarm["tls"]["prewarm_on_sni"] = 1;
+  EXPECT_EQ(field_of(prewarm), "tls.prewarm_on_sni");
+  auto unknown = doc;
+  unknown["tls"]["session_cache"] = true;
+  EXPECT_EQ(field_of(unknown), "tls.session_cache");
+  auto zero = doc;
+  zero["limits"]["tls_handshake_timeout_ms"] = 0;
+  EXPECT_EQ(field_of(zero), "limits.tls_handshake_timeout_ms");
 }
 
 TEST(parse_config, bad_listen_address_is_named) {
