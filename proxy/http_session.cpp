@@ -120,11 +120,16 @@ void http_session<Stream>::handshake() {
   if constexpr (client_stream<Stream>::is_tls) {
     tls_.owner = &worker_;
     tls_.certificates = worker_.certificates();  // the set stream_ was made from, kept alive
-    set_deadline(clock::now() + worker_.snapshot()->limits().tls_handshake_timeout);
+    // Near max_connections a handshake gets the overload wait too (worker.cpp).
+    auto timeout = worker_.snapshot()->limits().tls_handshake_timeout;
+    if (worker_.overloaded()) timeout = std::min<std::chrono::milliseconds>(timeout, deadlines::k_overloaded_wait);
+    set_deadline(clock::now() + timeout);
+    handshaking_ = true;
     certificate_set::listen(stream_.native_handle(), &tls_);
     stream_.async_handshake(net::ssl::stream_base::server,
                             [self = this->shared_from_this()](boost::system::error_code ec) {
                               certificate_set::listen(self->stream_.native_handle(), nullptr);
+                              self->handshaking_ = false;
                               self->tls_.certificates.reset();
                               auto& stats = self->worker_.stats();
                               if (ec) {
@@ -171,7 +176,7 @@ void http_session<Stream>::on_drain() {
 
 template <class Stream>
 void http_session<Stream>::on_overload() {
-  if (idle_ || reading_head_) set_deadline(deadlines::overloaded(clock::now(), deadline_));
+  if (idle_ || reading_head_ || handshaking_) set_deadline(deadlines::overloaded(clock::now(), deadline_));
 }
 
 template <class Stream>

@@ -41,7 +41,8 @@ class session_base {
   // Worker thread. Closes the connection and aborts any request in flight.
   virtual void force_close() = 0;
   // Worker thread, the proxy is near max_connections: a connection waiting for a request
-  // head (idle, or part-way through one) gets at most deadlines::k_overloaded_wait more.
+  // head (idle, part-way through one, or in its TLS handshake) gets at most
+  // deadlines::k_overloaded_wait more.
   virtual void on_overload() = 0;
   // Worker thread, the overload manager wants a slot: closes the connection if it is
   // parked with no request waiting on its socket, and says whether it did.
@@ -132,6 +133,7 @@ class http_session final : public session_base,
   bool served_any_ = false;
   bool watching_client_ = false;  // a wait for the client's close runs during forward
   bool reading_head_ = false;     // in read_head: its deadline shrinks under overload
+  bool handshaking_ = false;      // in the TLS handshake: so does its deadline
   bool reset_on_close_ = false;   // the client stopped reading: close with a reset
 };
 
