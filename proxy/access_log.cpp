@@ -60,7 +60,7 @@ void access_log::format(const request_record& r, std::string& out) {
   if (r.error != proxy_error::none) {
     out.append(",\"error\":\"").append(row_of(r.error).code).append("\",\"error_source\":\"");
     out.append(name_of(r.source)).append("\"");
-    if (r.cut) out.append(",\"cut\":true");
+    if (r.cut) out.append(",\"cut\":true,\"cut_cause\":\"").append(r.cut_cause).append("\"");
     if (!r.error_detail.empty()) {
       out.append(",\"error_detail\":");
       common::append_json_string(out, r.error_detail);

@@ -38,6 +38,8 @@ struct request_record {
   error_source source = error_source::proxy;
   std::string_view error_detail;  // what the public answer leaves out; log only
   bool cut = false;               // the answer had begun when the error came: cut off
+  // With cut: request_timeout, pod_failed, client_closed, client_send_timeout, shutdown.
+  std::string_view cut_cause;
   bool cold_start = false;
   bool invoke = false;  // came through the control API's invoke, not the public listener
 };

@@ -123,11 +123,16 @@ void http_session<Stream>::handshake() {
   if constexpr (client_stream<Stream>::is_tls) {
     tls_.owner = &worker_;
     tls_.certificates = worker_.certificates();  // the set stream_ was made from, kept alive
-    set_deadline(clock::now() + worker_.snapshot()->limits().tls_handshake_timeout);
+    // Near max_connections a handshake gets the overload wait too (worker.cpp).
+    auto timeout = worker_.snapshot()->limits().tls_handshake_timeout;
+    if (worker_.overloaded()) timeout = std::min<std::chrono::milliseconds>(timeout, deadlines::k_overloaded_wait);
+    set_deadline(clock::now() + timeout);
+    handshaking_ = true;
     certificate_set::listen(stream_.native_handle(), &tls_);
     stream_.async_handshake(net::ssl::stream_base::server,
                             [self = this->shared_from_this()](boost::system::error_code ec) {
                               certificate_set::listen(self->stream_.native_handle(), nullptr);
+                              self->handshaking_ = false;
                               self->tls_.certificates.reset();
                               auto& stats = self->worker_.stats();
                               if (ec) {
@@ -170,6 +175,22 @@ void http_session<Stream>::on_drain() {
     boost::system::error_code ignored;
     client_stream<Stream>::socket(stream_).cancel(ignored);
   }
+}
+
+template <class Stream>
+void http_session<Stream>::on_overload() {
+  if (idle_ || reading_head_ || handshaking_) set_deadline(deadlines::overloaded(clock::now(), deadline_));
+}
+
+template <class Stream>
+bool http_session<Stream>::try_evict() {
+  if (!idle_) return false;
+  // Parked, but a request may already sit in the socket, its wake-up not yet run: that
+  // connection is about to be used, not idle.
+  boost::system::error_code ec;
+  if (client_stream<Stream>::socket(stream_).available(ec) > 0 || ec) return false;
+  on_drain();  // cancels the wait: the session closes from its handler
+  return true;
 }
 
 template <class Stream>
@@ -230,9 +251,11 @@ void http_session<Stream>::on_watch(unsigned generation) {
 template <class Stream>
 void http_session<Stream>::wait_for_request() {
   idle_ = true;
-  set_deadline(deadlines::next_request(clock::now(), served_any_, worker_.snapshot()->limits()));
+  worker_.park(*this);
+  set_deadline(deadlines::next_request(clock::now(), served_any_, worker_.snapshot()->limits(), worker_.overloaded()));
   auto resume = [self = this->shared_from_this()](boost::system::error_code ec) {
     self->idle_ = false;
+    self->worker_.unpark(*self);
     if (ec || self->closed_ || self->worker_.draining()) return self->close();
     net::co_spawn(client_stream<Stream>::socket(self->stream_).get_executor(), self->serve_requests(self),
                   net::detached);
@@ -267,7 +290,14 @@ void http_session<Stream>::close() {
   closed_ = true;
   boost::system::error_code ignored;
   auto& socket = client_stream<Stream>::socket(stream_);
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  if (reset_on_close_) {
+    // A client that stopped reading would keep the unsent answer in the kernel, as an
+    // orphaned socket, for minutes after the close: a reset frees it now (nginx's
+    // reset_timedout_connection).
+    socket.set_option(net::socket_base::linger(true, 0), ignored);
+  } else {
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
   socket.close(ignored);
   timer_.cancel();
 }
@@ -346,9 +376,14 @@ net::awaitable<bool> http_session<Stream>::serve() {
 template <class Stream>
 net::awaitable<request_error> http_session<Stream>::read_head(request_context& x) {
   const auto& limits = x.snapshot->limits();
-  set_deadline(deadlines::head(x.start, limits));
+  set_deadline(deadlines::head(x.start, limits, worker_.overloaded()));
   std::size_t scanned = 0;
   x.bytes_in = buffer_.size();
+  reading_head_ = true;
+  struct head_done {
+    bool& flag;
+    ~head_done() { flag = false; }
+  } done{reading_head_};
   for (;;) {
     if ((x.head_size = find_head_end(view(buffer_), scanned))) break;
     if (buffer_.size() >= limits.max_header_bytes) co_return request_error::from_client(proxy_error::headers_too_large);
@@ -376,6 +411,8 @@ request_error http_session<Stream>::check_head(request_context& x) {
   const auto& limits = x.snapshot->limits();
   x.facts = check_request_head(view(buffer_).substr(0, x.head_size));
   if (x.facts.error != proxy_error::none) return request_error::from_client(x.facts.error, std::string(x.facts.why));
+  if (x.facts.underscore_fields)
+    worker_stats::bump(worker_.stats().underscore_fields_dropped, x.facts.underscore_fields);
   auto& parser =
       x.parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
   parser.eager(false);
@@ -454,6 +491,9 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
   // count against the head's limits instead, and are then dropped.
   std::optional<chunked_decoder> chunks;
   std::uint64_t length = 0;
+  // The minimum body rate counts from here, over what is read from here on.
+  const auto body_start = clock::now();
+  std::uint64_t received = buffer_.size();
   if (x.facts.chunked) {
     chunks.emplace(chunked_decoder::limits{
         .max_chunk_line = k_max_chunk_line,
@@ -471,7 +511,9 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         std::string_view data;
         auto status = chunks->next(view(buffer_), used, data);
         buffer_.consume(used);
-        if (chunks->wire_bytes() > limits.max_body_bytes) co_return body_too_large(limits);
+        // A chunk that would take the body over the limit is refused when announced,
+        // not after the client has sent (and the proxy buffered) most of it.
+        if (chunks->announced_bytes() > limits.max_body_bytes) co_return body_too_large(limits);
         if (status == chunked_decoder::status::data) {
           x.body.append(data);
           continue;
@@ -498,12 +540,18 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         co_return request_error{};
       }
     }
-    set_deadline(deadlines::body_read(clock::now(), x.start, limits));
+    set_deadline(deadlines::body_read(clock::now(), x.start, body_start, received, limits));
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(k_body_read_size), k_use);
     buffer_.commit(n);
     x.bytes_in += n;
+    received += n;
     if (!ec) continue;
-    if (timed_out_) co_return request_error::from_client(proxy_error::request_timeout);
+    if (timed_out_)
+      co_return request_error::from_client(
+          proxy_error::request_timeout,
+          received > 0 && clock::now() - body_start >= limits.client_header_timeout && limits.client_body_min_rate > 0
+              ? "the request body arrived slower than client_body_min_rate_bytes_per_s"
+              : std::string());
     co_return request_error::from_client(proxy_error::client_closed, "the client went away mid-body");
   }
 }
@@ -627,7 +675,13 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
       e = up.take_body(piece);
     else
       e = co_await up.read_body(piece);
-    if (e) co_return e;
+    if (e) {
+      x.cut_cause = closed_                                   ? "shutdown"
+                    : e.kind == proxy_error::upstream_timeout ? "request_timeout"
+                    : e.kind == proxy_error::client_closed    ? "client_closed"
+                                                              : "pod_failed";
+      co_return e;
+    }
     std::size_t count = 0;
     if (!x.response_started) out[count++] = net::buffer(head);
     for (std::size_t i = 0; i < piece.count; ++i) {
@@ -647,10 +701,24 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
     if (piece.done && framing == client_framing::chunked) out[count++] = net::buffer(k_last_chunk);
     if (count > 0) {
       auto buffers = std::span(out.data(), count);
-      auto [ec, n] = co_await net::async_write(stream_, buffers, k_use);
-      if (ec) co_return request_error::from_client(proxy_error::client_closed, "the client stopped taking the answer");
+      // Part of a write may reach the client even if it fails: from here on, no error
+      // answer may follow, only a cut.
       x.response_started = true;
+      set_deadline(deadlines::send(clock::now(), x.start, x.snapshot->limits()));
+      auto [ec, n] = co_await net::async_write(stream_, buffers, k_use);
       x.bytes_out += n;
+      if (ec) {
+        // Not answered either way: the proxy closes a client that stopped reading as if
+        // it had gone, and the pod's connection with it (never pooled half-read).
+        x.cut_cause = timed_out_ ? "client_send_timeout" : closed_ ? "shutdown" : "client_closed";
+        reset_on_close_ = timed_out_;
+        co_return request_error::from_client(
+            proxy_error::client_closed, timed_out_ ? "the client took none of the answer for client_send_timeout_ms"
+                                                   : "the client stopped taking the answer");
+      }
+      // Back to the answer's deadline for the next read from the pod (a later deadline
+      // costs no timer operation).
+      set_deadline(deadlines::answer(x.start, x.snapshot->limits()));
     }
     if (piece.done) break;
   }
@@ -724,6 +792,7 @@ void http_session<Stream>::finish(request_context& x) {
   r.source = x.error.source;
   r.error_detail = x.error.detail.empty() ? std::string_view(x.error.message) : std::string_view(x.error.detail);
   r.cut = x.error && x.response_started;
+  if (r.cut) r.cut_cause = x.cut_cause.empty() ? std::string_view("proxy_error") : x.cut_cause;
   r.cold_start = x.cold_start;
   worker_.log().request(r);
 }

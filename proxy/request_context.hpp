@@ -57,6 +57,7 @@ struct request_context {
   std::optional<upstream_exchange> upstream;
   clock::time_point upstream_start;  // the request was sent to the pod; epoch: it never was
   bool response_started = false;     // bytes of the answer went to the client
+  std::string_view cut_cause;        // static text: why an answer that began was cut off
   std::uint64_t bytes_out = 0;
   // finish
   request_error error;

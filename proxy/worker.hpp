@@ -36,7 +36,10 @@ class session_base;
 // Counters written by one worker, read by anyone (relaxed; summed over workers).
 struct worker_stats {
   std::atomic<std::uint64_t> connections_accepted{0};
-  std::atomic<std::uint64_t> connections_rejected{0};  // over max_connections
+  std::atomic<std::uint64_t> connections_rejected{0};       // over max_connections: a fast 503
+  std::atomic<std::uint64_t> connections_evicted{0};        // idle, closed by the overload manager
+  std::atomic<std::uint64_t> overload_episodes{0};          // times the overload manager switched on
+  std::atomic<std::uint64_t> underscore_fields_dropped{0};  // header fields with '_' in the name
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session or loop boundary
   std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
@@ -47,8 +50,8 @@ struct worker_stats {
   std::array<std::atomic<std::uint64_t>, 6> tls_handshake_failures{};  // by tls_failure
   std::atomic<std::uint64_t> sni_prewarms{0};  // pods started because a ClientHello named the app
 
-  static void bump(std::atomic<std::uint64_t>& c) noexcept {
-    c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
   }
 };
 
@@ -100,8 +103,14 @@ class worker {
   worker_stats& stats() noexcept { return stats_; }
   shared_state& shared() noexcept { return shared_; }
   bool draining() const noexcept { return draining_; }
+  // Near max_connections: sessions wait less for request heads (deadlines.hpp).
+  bool overloaded() const noexcept { return overloaded_; }
   void attach(session_base& s) noexcept;
   void detach(session_base& s) noexcept;
+  // A session parks between requests (appended: the list stays oldest first) and
+  // wakes (removed). unpark is a no-op for a session not in the list.
+  void park(session_base& s) noexcept;
+  void unpark(session_base& s) noexcept;
 
   // Any thread.
   const worker_stats& stats() const noexcept { return stats_; }
@@ -112,6 +121,12 @@ class worker {
   boost::asio::awaitable<void> accept_loop(tcp_acceptor& acceptor);
   void close_acceptors();
   void run();
+  // The overload manager (Envoy's, in small), run per accepted connection: whether it
+  // may be served. See worker.cpp.
+  bool admit();
+  void update_overload(std::size_t connections);
+  void reject(tcp_socket& socket, bool answer_it);
+  boost::asio::awaitable<void> linger(tcp_socket socket);
 
   shared_state& shared_;
   const std::size_t index_;
@@ -129,7 +144,11 @@ class worker {
   access_log log_;
   worker_stats stats_;
   std::vector<session_base*> sessions_;  // index kept in the session for O(1) removal
+  session_base* idle_head_ = nullptr;    // parked sessions, oldest first
+  session_base* idle_tail_ = nullptr;
   bool draining_ = false;
+  bool overloaded_ = false;
+  std::size_t lingering_ = 0;  // refused connections waiting for their client to close
   std::thread thread_;
 };
 

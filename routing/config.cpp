@@ -87,7 +87,8 @@ limits parse_limits(const json& j, const std::string& path) {
   only_keys(j, path,
             {"max_header_bytes", "max_body_bytes", "client_header_timeout_ms", "client_idle_timeout_ms",
              "upstream_connect_timeout_ms", "request_timeout_ms", "cold_start_timeout_ms", "max_held_requests",
-             "max_connections", "drain_timeout_ms", "tls_handshake_timeout_ms"});
+             "max_connections", "drain_timeout_ms", "tls_handshake_timeout_ms", "client_body_min_rate_bytes_per_s",
+             "client_send_timeout_ms"});
   limits l;
   auto size = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
     if (j.contains(key)) out = unsigned_at(j[key], join(path, key), min, max);
@@ -105,6 +106,8 @@ limits parse_limits(const json& j, const std::string& path) {
   size("max_held_requests", l.max_held_requests, 0, 1 << 24);
   size("max_connections", l.max_connections, 1, 1 << 24);
   duration("drain_timeout_ms", l.drain_timeout, 0);
+  size("client_body_min_rate_bytes_per_s", l.client_body_min_rate, 0, 1ull << 30);
+  duration("client_send_timeout_ms", l.client_send_timeout);
   duration("tls_handshake_timeout_ms", l.tls_handshake_timeout);
   return l;
 }

@@ -30,6 +30,12 @@ struct limits {
   std::size_t max_held_requests = 1000;
   std::size_t max_connections = 10000;
   milliseconds drain_timeout{30000};
+  // A request body must arrive at this average rate once client_header_timeout has
+  // passed since the head (Apache mod_reqtimeout's MinRate); 0: no minimum rate.
+  std::size_t client_body_min_rate = 500;  // bytes per second
+  // Each write of an answer to the client must complete within this (nginx's
+  // send_timeout): a client that stops reading frees its connection and the pod's.
+  milliseconds client_send_timeout{60000};
   milliseconds tls_handshake_timeout{10000};
 };
 

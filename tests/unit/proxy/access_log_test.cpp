@@ -233,10 +233,14 @@ TEST(access_log_format, cut_only_when_set) {
   ASSERT_FALSE(j.is_discarded());
   EXPECT_FALSE(j.contains("cut"));
 
+  EXPECT_FALSE(j.contains("cut_cause"));
+
   r.cut = true;
+  r.cut_cause = "pod_failed";
   j = parsed(r);
   ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j.at("cut"), true);
+  EXPECT_EQ(j.at("cut_cause"), "pod_failed");
 }
 
 TEST(access_log_format, no_error_detail_when_empty) {
