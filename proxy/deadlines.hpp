@@ -53,6 +53,14 @@ inline time_point body_read(time_point now, time_point start, time_point body_st
   return at;
 }
 
+// Whether body_read's deadline is the minimum body rate's, earlier than the per-read
+// wait and request_timeout: a timeout then means the body came too slowly on average.
+inline bool body_rate_bound(time_point now, time_point start, time_point body_start, std::uint64_t received,
+                            const routing::limits& l) {
+  return body_read(now, start, body_start, received, l) <
+         std::min(now + l.client_header_timeout, start + l.request_timeout);
+}
+
 // Waiting for a pod: held in the queue, and every connect attempt.
 inline time_point hold(time_point start, const routing::limits& l) { return start + l.cold_start_timeout; }
 
@@ -68,6 +76,11 @@ inline time_point answer(time_point start, const routing::limits& l) { return st
 // send_timeout), within the answer's deadline.
 inline time_point send(time_point now, time_point start, const routing::limits& l) {
   return std::min(now + l.client_send_timeout, answer(start, l));
+}
+
+// Whether send's deadline is client_send_timeout's, not the answer's request_timeout.
+inline bool send_timeout_bound(time_point now, time_point start, const routing::limits& l) {
+  return now + l.client_send_timeout < answer(start, l);
 }
 
 // An answer the proxy makes itself.

@@ -540,18 +540,21 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         co_return request_error{};
       }
     }
-    set_deadline(deadlines::body_read(clock::now(), x.start, body_start, received, limits));
+    const auto now = clock::now();
+    set_deadline(deadlines::body_read(now, x.start, body_start, received, limits));
+    // Which rule set that deadline: the minimum rate is counted apart in /metrics.
+    const bool rate_bound = deadlines::body_rate_bound(now, x.start, body_start, received, limits);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(k_body_read_size), k_use);
     buffer_.commit(n);
     x.bytes_in += n;
     received += n;
     if (!ec) continue;
-    if (timed_out_)
+    if (timed_out_) {
+      x.body_too_slow = rate_bound;
       co_return request_error::from_client(
           proxy_error::request_timeout,
-          received > 0 && clock::now() - body_start >= limits.client_header_timeout && limits.client_body_min_rate > 0
-              ? "the request body arrived slower than client_body_min_rate_bytes_per_s"
-              : std::string());
+          rate_bound ? "the request body arrived slower than client_body_min_rate_bytes_per_s" : std::string());
+    }
     co_return request_error::from_client(proxy_error::client_closed, "the client went away mid-body");
   }
 }
@@ -704,17 +707,24 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
       // Part of a write may reach the client even if it fails: from here on, no error
       // answer may follow, only a cut.
       x.response_started = true;
-      set_deadline(deadlines::send(clock::now(), x.start, x.snapshot->limits()));
+      const auto now = clock::now();
+      set_deadline(deadlines::send(now, x.start, x.snapshot->limits()));
       auto [ec, n] = co_await net::async_write(stream_, buffers, k_use);
       x.bytes_out += n;
       if (ec) {
         // Not answered either way: the proxy closes a client that stopped reading as if
         // it had gone, and the pod's connection with it (never pooled half-read).
-        x.cut_cause = timed_out_ ? "client_send_timeout" : closed_ ? "shutdown" : "client_closed";
+        const bool send_timeout = timed_out_ && deadlines::send_timeout_bound(now, x.start, x.snapshot->limits());
+        x.cut_cause = send_timeout ? "client_send_timeout"
+                      : timed_out_ ? "request_timeout"
+                      : closed_    ? "shutdown"
+                                   : "client_closed";
+        if (send_timeout) worker_stats::bump(worker_.stats().send_timeouts);
         reset_on_close_ = timed_out_;
         co_return request_error::from_client(
-            proxy_error::client_closed, timed_out_ ? "the client took none of the answer for client_send_timeout_ms"
-                                                   : "the client stopped taking the answer");
+            proxy_error::client_closed, send_timeout ? "the client took none of the answer for client_send_timeout_ms"
+                                        : timed_out_ ? "the client was still taking the answer at request_timeout_ms"
+                                                     : "the client stopped taking the answer");
       }
       // Back to the answer's deadline for the next read from the pod (a later deadline
       // costs no timer operation).
@@ -760,7 +770,10 @@ net::awaitable<void> http_session<Stream>::reply_error(request_context& x) {
 template <class Stream>
 void http_session<Stream>::finish(request_context& x) {
   if (x.error) {
-    worker_stats::bump(worker_.stats().errors[static_cast<std::size_t>(x.error.kind)]);
+    // A body under the minimum rate is counted by its limit, not with the other 408s.
+    auto& stats = worker_.stats();
+    worker_stats::bump(x.body_too_slow ? stats.body_min_rate_timeouts
+                                       : stats.errors[static_cast<std::size_t>(x.error.kind)]);
     if (!x.status) x.status = row_of(x.error.kind).status;
   }
   worker_stats::bump(worker_.stats().requests);

@@ -52,6 +52,7 @@ struct request_context {
   // read_body
   std::string body;  // de-chunked
   bool body_done = false;
+  bool body_too_slow = false;  // the 408 came from client_body_min_rate, not a stalled read
   std::uint64_t bytes_in = 0;  // head and body as received
   // forward
   std::optional<upstream_exchange> upstream;

@@ -226,6 +226,7 @@ void worker::update_overload(std::size_t connections) {
   const auto max = snapshot_->limits().max_connections;
   if (!overloaded_ && overload_starts(connections, max)) {
     overloaded_ = true;
+    stats_.overload_active.store(true, std::memory_order_relaxed);
     worker_stats::bump(stats_.overload_episodes);
     common::log_event("overload", "\"state\":\"on\",\"connections\":" + std::to_string(connections));
     // Copy: a session may close, and detach, from its handler.
@@ -233,6 +234,7 @@ void worker::update_overload(std::size_t connections) {
     for (auto* s : sessions) s->on_overload();
   } else if (overloaded_ && overload_ends(connections, max)) {
     overloaded_ = false;
+    stats_.overload_active.store(false, std::memory_order_relaxed);
     common::log_event("overload", "\"state\":\"off\",\"connections\":" + std::to_string(connections));
   }
 }

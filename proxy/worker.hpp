@@ -40,8 +40,12 @@ struct worker_stats {
   std::atomic<std::uint64_t> connections_evicted{0};        // idle, closed by the overload manager
   std::atomic<std::uint64_t> overload_episodes{0};          // times the overload manager switched on
   std::atomic<std::uint64_t> underscore_fields_dropped{0};  // header fields with '_' in the name
+  std::atomic<std::uint64_t> body_min_rate_timeouts{0};     // 408s for a body under client_body_min_rate
+  std::atomic<std::uint64_t> send_timeouts{0};              // answers cut: the client read none for a while
+  std::atomic<bool> overload_active{false};                 // this worker's overload manager is on
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> faults{0};  // exceptions caught at the session or loop boundary
+  // By error kind; a 408 counted in body_min_rate_timeouts is not counted here again.
   std::array<std::atomic<std::uint64_t>, k_proxy_error_count> errors{};
   // Requests that matched no app, by version_counters' code slot: never labelled by the
   // host they named.

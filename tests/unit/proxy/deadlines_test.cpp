@@ -124,6 +124,28 @@ TEST(deadlines, send_allows_client_send_timeout_per_write_within_the_answer) {
   EXPECT_EQ(deadlines::send(k_start + 10s, k_start, l), k_start + 20s);
 }
 
+TEST(deadlines, body_rate_bound_says_when_the_min_rate_set_the_deadline) {
+  const auto l = test_limits();
+  const auto body_start = k_start + 1s;
+  // Right after the head, nothing read: the per-read wait and the rate's grace end
+  // together, so a timeout is a stalled read, not a slow body.
+  EXPECT_FALSE(deadlines::body_rate_bound(body_start, k_start, body_start, 0, l));
+  // 2 s on with 500 bytes: the rate allows 3.5 s from the body's start, the read 5 s.
+  EXPECT_TRUE(deadlines::body_rate_bound(body_start + 2s, k_start, body_start, 500, l));
+  // Enough bytes: the per-read wait is nearer.
+  EXPECT_FALSE(deadlines::body_rate_bound(body_start + 2s, k_start, body_start, 5000, l));
+  // Near request_timeout, that one is nearer.
+  EXPECT_FALSE(deadlines::body_rate_bound(k_start + 19s, k_start, k_start + 18s, 1'000'000, l));
+  // No rate configured: never.
+  EXPECT_FALSE(deadlines::body_rate_bound(body_start + 2s, k_start, body_start, 500, without_min_rate()));
+}
+
+TEST(deadlines, send_timeout_bound_says_when_client_send_timeout_set_the_deadline) {
+  const auto l = test_limits();
+  EXPECT_TRUE(deadlines::send_timeout_bound(k_start + 1s, k_start, l));    // 14 s < 20 s
+  EXPECT_FALSE(deadlines::send_timeout_bound(k_start + 10s, k_start, l));  // 23 s > 20 s: request_timeout's
+}
+
 TEST(deadlines, overload_shrinks_waits_for_a_head_to_one_second) {
   const auto l = test_limits();
   const auto now = k_start + 250ms;

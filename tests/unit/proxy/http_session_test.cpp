@@ -122,6 +122,11 @@ TEST_F(http_session_test, a_body_that_stops_moving_gets_408) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 408u);
   EXPECT_EQ(pod_.request_count(), 0u);
+  // A stalled read, not a slow body: counted with the other 408s.
+  const auto& stats = h_->worker().stats();
+  EXPECT_TRUE(test::wait_until(
+      [&] { return stats.errors[static_cast<std::size_t>(proxy_error::request_timeout)].load() == 1; }, k_cap));
+  EXPECT_EQ(stats.body_min_rate_timeouts.load(), 0u);
 }
 
 TEST_F(http_session_test, header_fields_with_underscores_are_dropped_and_counted) {
