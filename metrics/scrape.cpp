@@ -105,6 +105,22 @@ std::string render(const scrape& s) {
                        .Name("ignite_rejected_total")
                        .Help("Requests and connections refused because a limit or rule tripped, by reason")
                        .Register(registry);
+  auto& evicted = prometheus::BuildCounter()
+                      .Name("ignite_connections_evicted_total")
+                      .Help("Idle client connections closed by the overload manager to make room for new ones")
+                      .Register(registry);
+  auto& overload_active = prometheus::BuildGauge()
+                              .Name("ignite_overload_active")
+                              .Help("1 while the overload manager is on (near max_connections), else 0")
+                              .Register(registry);
+  auto& overload_episodes = prometheus::BuildCounter()
+                                .Name("ignite_overload_episodes_total")
+                                .Help("Times the overload manager switched on, summed over worker threads")
+                                .Register(registry);
+  auto& fields_dropped = prometheus::BuildCounter()
+                             .Name("ignite_header_fields_dropped_total")
+                             .Help("Request header fields not forwarded to the pod, by reason")
+                             .Register(registry);
   auto& tls_failures = prometheus::BuildCounter()
                            .Name("ignite_tls_handshake_failures_total")
                            .Help("TLS handshakes that failed, by reason")
@@ -148,13 +164,21 @@ std::string render(const scrape& s) {
   // Per worker: what matched no app, and the refusals.
   std::array<std::uint64_t, version_counters::k_code_slots> unmatched{};
   std::array<std::uint64_t, proxy::k_proxy_error_count> errors{};
-  std::uint64_t connections_rejected = 0;
+  std::uint64_t connections_rejected = 0, connections_evicted = 0, episodes = 0, underscore = 0;
+  std::uint64_t body_min_rate = 0, send_timeouts = 0;
+  bool overloaded = false;
   std::array<std::uint64_t, std::tuple_size_v<decltype(proxy::worker_stats::tls_handshake_failures)>> tls{};
   for (const auto* w : s.workers) {
     for (std::size_t f = 0; f < tls.size(); ++f) tls[f] += load(w->tls_handshake_failures[f]);
     for (std::size_t c = 0; c < unmatched.size(); ++c) unmatched[c] += load(w->unmatched[c]);
     for (std::size_t e = 0; e < errors.size(); ++e) errors[e] += load(w->errors[e]);
     connections_rejected += load(w->connections_rejected);
+    connections_evicted += load(w->connections_evicted);
+    episodes += load(w->overload_episodes);
+    underscore += load(w->underscore_fields_dropped);
+    body_min_rate += load(w->body_min_rate_timeouts);
+    send_timeouts += load(w->send_timeouts);
+    overloaded = overloaded || w->overload_active.load(std::memory_order_relaxed);
   }
   for (std::size_t c = 0; c < unmatched.size(); ++c)
     if (unmatched[c])
@@ -165,7 +189,16 @@ std::string render(const scrape& s) {
     if (is_rejection(kind))
       rejected.Add({{"reason", std::string(proxy::row_of(kind).code)}}).Increment(static_cast<double>(errors[e]));
   }
+  // The limits finer than the error table's codes, named after their config keys. The
+  // reasons partition the refusals: a 408 under the minimum body rate is not also a
+  // request_timeout, and a send timeout cuts an answer (a 499, not in the table).
   rejected.Add({{"reason", "max_connections"}}).Increment(static_cast<double>(connections_rejected));
+  rejected.Add({{"reason", "client_body_min_rate"}}).Increment(static_cast<double>(body_min_rate));
+  rejected.Add({{"reason", "client_send_timeout"}}).Increment(static_cast<double>(send_timeouts));
+  evicted.Add({}).Increment(static_cast<double>(connections_evicted));
+  overload_active.Add({}).Set(overloaded ? 1 : 0);
+  overload_episodes.Add({}).Increment(static_cast<double>(episodes));
+  fields_dropped.Add({{"reason", "underscore"}}).Increment(static_cast<double>(underscore));
   // Index 0 is tls_failure::none: not a failure.
   for (std::size_t f = 1; f < tls.size(); ++f)
     tls_failures.Add({{"reason", std::string(proxy::to_string(static_cast<proxy::tls_failure>(f)))}})

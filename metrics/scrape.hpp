@@ -41,8 +41,11 @@ struct scrape {
 };
 
 // The errors of the contract's table that refuse a request because a limit or a rule
-// tripped, as ignite_rejected_total reasons; "max_connections" is the connections
-// closed at accept.
+// tripped, as ignite_rejected_total reasons. Limits finer than those codes add their own
+// reasons, named after their config keys: "max_connections" (connections refused at
+// accept), "client_body_min_rate" (408s for a body under the minimum rate, not counted
+// as request_timeout too) and "client_send_timeout" (answers cut off because the
+// client took none of them).
 bool is_rejection(proxy::proxy_error e) noexcept;
 
 // The text exposition format (version 0.0.4).

@@ -1,17 +1,25 @@
 // /metrics on the admin listener of the real proxy: counters move with real requests
 // (by code, rejections, pod starts, reloads), gauges follow pods and held requests, and
-// no label value ever comes from a client; a removed app's series go away.
+// no label value ever comes from a client; a removed app's series go away. Every limit
+// a hostile client trips shows, and so do failed TLS handshakes, by reason.
+#include <openssl/ssl.h>
+
 #include <csignal>
 #include <map>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "integration/proxy_fixture.hpp"
+#include "support/test_ca.hpp"
+#include "support/tls_client.hpp"
 #include "support/wait_until.hpp"
 
 namespace ignite::test {
@@ -209,6 +217,148 @@ TEST_F(metrics_test, held_requests_and_starting_pods_are_gauges) {
   EXPECT_EQ(value(last_, "ignite_pods", with(k_greeter, "state", "starting")), 1);
   client->close();
   ASSERT_TRUE(wait_value("ignite_held_requests", {{"app", "acme-corp:greeter"}}, 0)) << last_;
+}
+
+// --- hostile clients: each limit that trips has a series ------------------------------
+
+// A body under the minimum rate and a body that stops: two 408s, told apart by the
+// limit that tripped.
+TEST_F(metrics_test, a_slow_body_counts_as_client_body_min_rate_and_a_stalled_one_as_request_timeout) {
+  start_with_admin(greeter_config({{"client_header_timeout_ms", 300}, {"client_body_min_rate_bytes_per_s", 100}}));
+  const std::string h(k_host);
+  auto slow = connect();
+  ASSERT_FALSE(slow->send("POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 200\r\n\r\n"));
+  // 25 bytes a second, each read well within 300 ms of the last: only the rate stops it.
+  // The gap paces the client; it synchronises nothing.
+  for (int i = 0; i < 200 && !slow->send("b"); ++i) std::this_thread::sleep_for(40ms);
+  expect_proxy_error(slow->read_response(), 408, "request_timeout");
+
+  auto stalled = connect();
+  ASSERT_FALSE(stalled->send("POST / HTTP/1.1\r\nHost: " + h + "\r\nContent-Length: 10\r\n\r\nabc"));
+  expect_proxy_error(stalled->read_response(), 408, "request_timeout");
+
+  ASSERT_TRUE(wait_value("ignite_rejected_total", {{"reason", "request_timeout"}}, 1)) << last_;
+  ASSERT_TRUE(wait_value("ignite_rejected_total", {{"reason", "client_body_min_rate"}}, 1)) << last_;
+  EXPECT_EQ(value(last_, "ignite_requests_total", with(k_greeter, "code", "408")), 2);
+  EXPECT_EQ(pod_.request_count(), 0u);
+}
+
+TEST_F(metrics_test, a_client_that_stops_reading_counts_as_client_send_timeout) {
+  pod_.reply_with(pod_reply::text(std::string(32 << 20, 'z')));
+  start_with_admin(greeter_config({{"client_send_timeout_ms", 300}}));
+  auto client = connect();
+  ASSERT_FALSE(client->send(post(k_host, "give me a lot")));
+  // Nothing is read: the proxy's writes stall until the send timeout cuts the answer.
+  ASSERT_TRUE(wait_value("ignite_rejected_total", {{"reason", "client_send_timeout"}}, 1)) << last_;
+  EXPECT_EQ(value(last_, "ignite_rejected_total", {{"reason", "request_timeout"}}), 0);
+  EXPECT_TRUE(client->read_until_closed().closed());
+}
+
+TEST_F(metrics_test, header_fields_with_underscores_are_counted_as_dropped) {
+  start_with_admin(greeter_config());
+  ASSERT_TRUE(wait_value("ignite_header_fields_dropped_total", {{"reason", "underscore"}}, 0)) << last_;
+  const auto r = round_trip(post(k_host, "hi", "X_Ignite_Org: evil\r\nTransfer_Encoding: chunked\r\nX-Kept: 1\r\n"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  ASSERT_TRUE(wait_value("ignite_header_fields_dropped_total", {{"reason", "underscore"}}, 2)) << last_;
+}
+
+// The overload manager: an idle connection closed to make room (an eviction), then,
+// with every slot busy, the state on and a new connection refused at accept.
+TEST_F(metrics_test, the_overload_manager_shows_evictions_refusals_and_its_state) {
+  auto hold = std::make_shared<gate>();
+  pod_reply held = pod_reply::text("released");
+  held.hold = hold;
+  pod_.reply_with(held);
+  start_with_admin(greeter_config({{"max_connections", 3}}));
+  ASSERT_TRUE(wait_value("ignite_overload_active", {}, 0)) << last_;
+
+  // Two idle connections, then a third reaches 90%: the oldest idle one makes room.
+  auto idle1 = connect();
+  auto idle2 = connect();
+  ASSERT_TRUE(wait_value("ignite_connections_active", {{"listener", "http"}}, 2)) << last_;
+  auto idle3 = connect();
+  EXPECT_TRUE(idle1->read_until_closed().closed());
+  ASSERT_TRUE(wait_value("ignite_connections_evicted_total", {}, 1)) << last_;
+  EXPECT_EQ(value(last_, "ignite_overload_episodes_total", {}), 1);
+  idle2->close();
+  idle3->close();
+  ASSERT_TRUE(wait_value("ignite_connections_active", {{"listener", "http"}}, 0)) << last_;
+  EXPECT_EQ(value(last_, "ignite_overload_active", {}), 0);
+
+  // Every slot holds a request in progress: nothing to evict.
+  std::vector<std::unique_ptr<raw_client>> busy;
+  for (std::size_t i = 0; i < 3; ++i) {
+    busy.push_back(connect());
+    ASSERT_FALSE(busy.back()->send(post(k_host, "busy")));
+    ASSERT_TRUE(pod_.wait_for_requests(i + 1, k_cap));
+  }
+  ASSERT_TRUE(wait_value("ignite_overload_active", {}, 1)) << last_;
+  EXPECT_EQ(value(last_, "ignite_overload_episodes_total", {}), 2);
+  auto extra = connect();
+  extra->send(post(k_host, "one too many"));  // may race the proxy's close
+  expect_proxy_error(extra->read_response(), 503, "overloaded");
+  ASSERT_TRUE(wait_value("ignite_rejected_total", {{"reason", "max_connections"}}, 1)) << last_;
+  EXPECT_EQ(value(last_, "ignite_rejected_total", {{"reason", "overloaded"}}), 0) << "not the hold queue's 503";
+
+  hold->open();
+  for (auto& c : busy) ASSERT_TRUE(c->read_response()) << c->last_error().message();
+  busy.clear();
+  ASSERT_TRUE(wait_value("ignite_overload_active", {}, 0)) << last_;
+  EXPECT_EQ(value(last_, "ignite_connections_evicted_total", {}), 1);
+}
+
+// --- TLS handshakes that fail, by reason -------------------------------------------------
+
+TEST_F(metrics_test, failed_tls_handshakes_are_counted_by_reason) {
+  test_ca ca;
+  const auto wildcard = ca.issue({"*.ignite.dodil.cloud"}, "wildcard");
+  auto cfg = greeter_config({{"tls_handshake_timeout_ms", 300}});
+  cfg["listen"]["https"] = "127.0.0.1:0";
+  // No default certificate: a ClientHello without SNI, or with an unknown name, is refused.
+  cfg["tls"] = {{"certificates", json::array({{{"cert_file", wildcard.cert_file}, {"key_file", wildcard.key_file}}})}};
+  start_with_admin(cfg);
+  const auto https = proxy().wait_listener("https", k_cap);
+  ASSERT_TRUE(https) << proxy().output();
+  ASSERT_TRUE(wait_value("ignite_tls_handshake_failures_total", {{"reason", "no_sni"}}, 0)) << last_;
+
+  tls_options no_sni;
+  no_sni.server_name.reset();
+  EXPECT_FALSE(tls_client(*https, no_sni).ok());
+  ASSERT_TRUE(wait_value("ignite_tls_handshake_failures_total", {{"reason", "no_sni"}}, 1)) << last_;
+
+  tls_options unknown;
+  unknown.server_name = "www.example.com";
+  EXPECT_FALSE(tls_client(*https, unknown).ok());
+  ASSERT_TRUE(wait_value("ignite_tls_handshake_failures_total", {{"reason", "unknown_sni"}}, 1)) << last_;
+
+  // A TLS 1.2 client offering only CBC suites: nothing in common.
+  tls_options cbc;
+  cbc.server_name = std::string(k_host);
+  cbc.max_version = TLS1_2_VERSION;
+  cbc.ciphers = "ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384:AES128-SHA";
+  EXPECT_FALSE(tls_client(*https, cbc).ok());
+  ASSERT_TRUE(wait_value("ignite_tls_handshake_failures_total", {{"reason", "protocol"}}, 1)) << last_;
+
+  // Connected, and never a ClientHello: closed at tls_handshake_timeout_ms.
+  raw_client silent(*https);
+  EXPECT_TRUE(silent.read_until_closed().closed());
+  ASSERT_TRUE(wait_value("ignite_tls_handshake_failures_total", {{"reason", "timeout"}}, 1)) << last_;
+
+  // A good handshake counts nowhere here; each reason moved once.
+  tls_options good;
+  good.server_name = std::string(k_host);
+  good.ca_file = ca.ca_file();
+  tls_client ok(*https, good);
+  ASSERT_TRUE(ok.ok()) << ok.handshake_error().message();
+  ASSERT_FALSE(ok.send(post(k_host, "{}")));
+  const auto r = ok.read_response();
+  ASSERT_TRUE(r) << ok.last_error().message();
+  EXPECT_EQ(r->status, 200u);
+  ASSERT_TRUE(wait_value("ignite_connections_active", {{"listener", "https"}}, 1)) << last_;
+  for (const char* reason : {"no_sni", "unknown_sni", "protocol", "timeout"})
+    EXPECT_EQ(value(last_, "ignite_tls_handshake_failures_total", {{"reason", reason}}), 1) << reason;
+  EXPECT_EQ(value(last_, "ignite_tls_handshake_failures_total", {{"reason", "other"}}), 0);
 }
 
 TEST_F(metrics_test, metrics_need_no_token_and_only_get) {

@@ -57,6 +57,38 @@ TEST(render, per_worker_counts_are_added_up_into_one_series) {
   EXPECT_NE(text.find("# TYPE ignite_request_duration_seconds histogram"), std::string::npos);
 }
 
+// What the overload manager and the slow-client limits count: each limit a reason of
+// its own, summed over workers; a 408 under the minimum body rate is not a
+// request_timeout as well.
+TEST(render, hostile_client_limits_have_series_of_their_own) {
+  proxy::worker_stats w0, w1;
+  proxy::worker_stats::bump(w0.connections_evicted, 3);
+  proxy::worker_stats::bump(w1.connections_evicted);
+  proxy::worker_stats::bump(w0.overload_episodes);
+  proxy::worker_stats::bump(w1.overload_episodes);
+  w1.overload_active.store(true);
+  proxy::worker_stats::bump(w0.underscore_fields_dropped, 2);
+  proxy::worker_stats::bump(w1.underscore_fields_dropped, 5);
+  proxy::worker_stats::bump(w0.body_min_rate_timeouts);
+  proxy::worker_stats::bump(w0.errors[static_cast<std::size_t>(proxy::proxy_error::request_timeout)], 2);
+  proxy::worker_stats::bump(w1.send_timeouts, 4);
+  scrape s;
+  s.workers = {&w0, &w1};
+  auto text = render(s);
+  EXPECT_TRUE(has_line(text, R"(ignite_connections_evicted_total 4)")) << text;
+  EXPECT_TRUE(has_line(text, R"(ignite_overload_episodes_total 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(ignite_overload_active 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(ignite_header_fields_dropped_total{reason="underscore"} 7)")) << text;
+  EXPECT_TRUE(has_line(text, R"(ignite_rejected_total{reason="client_body_min_rate"} 1)")) << text;
+  EXPECT_TRUE(has_line(text, R"(ignite_rejected_total{reason="request_timeout"} 2)")) << text;
+  EXPECT_TRUE(has_line(text, R"(ignite_rejected_total{reason="client_send_timeout"} 4)")) << text;
+  EXPECT_NE(text.find("# TYPE ignite_overload_active gauge"), std::string::npos) << text;
+
+  w1.overload_active.store(false);
+  text = render(s);
+  EXPECT_TRUE(has_line(text, R"(ignite_overload_active 0)")) << text;
+}
+
 TEST(render, versions_not_given_have_no_series) {
   proxy::worker_stats w;
   scrape s;
