@@ -1,9 +1,12 @@
 // The access log of the real proxy: one JSON line per request with the fields the
 // README lists, in a file when log.access_file is set, reopened on SIGUSR1 without
 // losing a line (logrotate's rename-then-signal).
+#include <openssl/ssl.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -12,6 +15,8 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/proxy_fixture.hpp"
+#include "support/test_ca.hpp"
+#include "support/tls_client.hpp"
 #include "support/wait_until.hpp"
 
 namespace ignite::test {
@@ -96,6 +101,54 @@ TEST_F(access_log_test, a_request_line_has_every_field) {
   EXPECT_EQ(pod_.requests()[0].headers.get("traceparent"), std::string(k_traceparent));
   // With access_stderr off, request lines stay out of stderr.
   for (const auto& line : proxy().lines()) EXPECT_EQ(line.find("\"event\":\"request\""), std::string::npos) << line;
+}
+
+// Over HTTPS the line names the protocol the connection negotiated.
+TEST_F(access_log_test, over_https_the_line_has_the_tls_version) {
+  test_ca ca;
+  const auto cert = ca.issue({std::string(k_host)}, "greeter");
+  auto cfg = greeter_config();
+  cfg["listen"]["https"] = "127.0.0.1:0";
+  cfg["tls"] = {{"certificates", json::array({{{"cert_file", cert.cert_file}, {"key_file", cert.key_file}}})}};
+  start_proxy(cfg);
+  const auto https = proxy().wait_listener("https", k_cap);
+  ASSERT_TRUE(https) << proxy().output();
+
+  // The version each connection negotiated, by the execution id its answer carried.
+  std::map<std::string, std::string> versions;
+  for (int max_version : {0, TLS1_2_VERSION}) {
+    tls_options o;
+    o.server_name = std::string(k_host);
+    o.ca_file = ca.ca_file();
+    o.max_version = max_version;
+    tls_client c(*https, o);
+    ASSERT_TRUE(c.ok()) << c.handshake_error().message();
+    ASSERT_FALSE(c.send(post(k_host, "{}")));
+    const auto r = c.read_response();
+    ASSERT_TRUE(r) << c.last_error().message();
+    ASSERT_EQ(r->status, 200u);
+    versions[r->headers.get("x-ignite-execution-id").value_or("?")] = c.version();
+  }
+  EXPECT_EQ(std::set<std::string>({"TLSv1.3", "TLSv1.2"}), [&] {
+    std::set<std::string> v;
+    for (const auto& [id, version] : versions) v.insert(version);
+    return v;
+  }());
+  for (const auto& [id, version] : versions) {
+    const auto line = proxy().wait_for_line(
+        [&](const json& j) { return j.value("event", "") == "request" && j.value("execution_id", "") == id; }, k_cap);
+    ASSERT_TRUE(line) << proxy().output();
+    EXPECT_EQ(line->value("tls_version", ""), version) << line->dump();
+    EXPECT_EQ(line->value("status", 0), 200);
+  }
+  // A plain-HTTP request on the same proxy has none.
+  const auto plain = round_trip(post(k_host, "{}"));
+  ASSERT_TRUE(plain);
+  const auto id = plain->headers.get("x-ignite-execution-id").value_or("?");
+  const auto line = proxy().wait_for_line(
+      [&](const json& j) { return j.value("event", "") == "request" && j.value("execution_id", "") == id; }, k_cap);
+  ASSERT_TRUE(line) << proxy().output();
+  EXPECT_FALSE(line->contains("tls_version")) << line->dump();
 }
 
 TEST_F(access_log_test, errors_and_bad_traceparents_are_logged_without_what_the_client_made_up) {
