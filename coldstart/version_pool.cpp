@@ -352,6 +352,7 @@ pool_stats version_pool::stats() const {
   s.pods = live_pods();
   s.ready = static_cast<unsigned>(
       std::count_if(pods_.begin(), pods_.end(), [](const pod& p) { return p.state == pod_state::ready; }));
+  s.stopping = static_cast<unsigned>(pods_.size()) - s.pods;
   s.waiting = waiting_.size();
   return s;
 }

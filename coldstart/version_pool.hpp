@@ -86,6 +86,7 @@ struct pool_stats {
   std::uint64_t pods_stopped_idle = 0;
   unsigned pods = 0;  // starting + ready now
   unsigned ready = 0;
+  unsigned stopping = 0;  // told to stop, not exited yet
   std::size_t waiting = 0;
 };
 

@@ -40,10 +40,22 @@ class session_base {
   virtual void on_drain() = 0;
   // Worker thread. Closes the connection and aborts any request in flight.
   virtual void force_close() = 0;
+  // Worker thread, the proxy is near max_connections: a connection waiting for a request
+  // head (idle, part-way through one, or in its TLS handshake) gets at most
+  // deadlines::k_overloaded_wait more.
+  virtual void on_overload() = 0;
+  // Worker thread, the overload manager wants a slot: closes the connection if it is
+  // parked with no request waiting on its socket, and says whether it did.
+  virtual bool try_evict() = 0;
 
  private:
   friend class worker;
   std::size_t registry_index_ = 0;  // in worker::sessions_
+  // Parked between requests: a link in the worker's idle list, oldest first, which the
+  // overload manager closes from the front.
+  session_base* idle_prev_ = nullptr;
+  session_base* idle_next_ = nullptr;
+  bool in_idle_list_ = false;
 };
 
 template <class Stream>
@@ -62,6 +74,8 @@ class http_session final : public session_base,
   void start();
   void on_drain() override;
   void force_close() override;
+  void on_overload() override;
+  bool try_evict() override;
 
   // watchdog: the deadline of the step in progress. Worker thread.
   void set_deadline(clock::time_point deadline) override;
@@ -118,6 +132,9 @@ class http_session final : public session_base,
   bool closed_ = false;
   bool served_any_ = false;
   bool watching_client_ = false;  // a wait for the client's close runs during forward
+  bool reading_head_ = false;     // in read_head: its deadline shrinks under overload
+  bool handshaking_ = false;      // in the TLS handshake: so does its deadline
+  bool reset_on_close_ = false;   // the client stopped reading: close with a reset
 };
 
 }  // namespace ignite::proxy

@@ -265,6 +265,9 @@ net::awaitable<request_error> upstream_exchange::read_response_head() {
     auto& p = response_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(arena_)));
     p.eager(false);
     p.header_limit(static_cast<std::uint32_t>(k_max_response_head_bytes));
+    // Beast refuses a Content-Length over its own body limit (8 MiB) while parsing the
+    // head; the body streams through the relay buffer, never into Beast.
+    p.body_limit(boost::none);
     boost::system::error_code ec;
     auto used = p.put(net::buffer(buffer.data().data(), head_size), ec);
     if (ec || !p.is_header_done())

@@ -87,7 +87,8 @@ limits parse_limits(const json& j, const std::string& path) {
   only_keys(j, path,
             {"max_header_bytes", "max_body_bytes", "client_header_timeout_ms", "client_idle_timeout_ms",
              "upstream_connect_timeout_ms", "request_timeout_ms", "cold_start_timeout_ms", "max_held_requests",
-             "max_connections", "drain_timeout_ms", "tls_handshake_timeout_ms"});
+             "max_connections", "drain_timeout_ms", "tls_handshake_timeout_ms", "client_body_min_rate_bytes_per_s",
+             "client_send_timeout_ms"});
   limits l;
   auto size = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
     if (j.contains(key)) out = unsigned_at(j[key], join(path, key), min, max);
@@ -105,6 +106,8 @@ limits parse_limits(const json& j, const std::string& path) {
   size("max_held_requests", l.max_held_requests, 0, 1 << 24);
   size("max_connections", l.max_connections, 1, 1 << 24);
   duration("drain_timeout_ms", l.drain_timeout, 0);
+  size("client_body_min_rate_bytes_per_s", l.client_body_min_rate, 0, 1ull << 30);
+  duration("client_send_timeout_ms", l.client_send_timeout);
   duration("tls_handshake_timeout_ms", l.tls_handshake_timeout);
   return l;
 }
@@ -271,7 +274,7 @@ config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
   only_keys(j, "",
             {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "state", "secrets_key_file",
-             "limits", "containers", "apps"});
+             "limits", "containers", "log", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -363,6 +366,18 @@ config parse_config(const json& j) {
   if (j.contains("secrets_key_file")) c.secrets_key_file = string_at(j["secrets_key_file"], "secrets_key_file");
   if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
   if (j.contains("containers")) c.containers = parse_containers(j["containers"], "containers");
+  if (j.contains("log")) {
+    const auto& l = object_at(j["log"], "log");
+    only_keys(l, "log", {"access_file", "access_stderr"});
+    if (l.contains("access_file")) {
+      c.log.access_file = string_at(l["access_file"], "log.access_file");
+      if (c.log.access_file.empty()) throw config_error("log.access_file", "must not be empty (omit it for no file)");
+    }
+    if (l.contains("access_stderr")) {
+      if (!l["access_stderr"].is_boolean()) throw config_error("log.access_stderr", "must be true or false");
+      c.log.access_stderr = l["access_stderr"].get<bool>();
+    }
+  }
   if (j.contains("apps")) {
     const auto& apps = j["apps"];
     if (!apps.is_array()) throw config_error("apps", "must be an array");

@@ -30,6 +30,12 @@ struct limits {
   std::size_t max_held_requests = 1000;
   std::size_t max_connections = 10000;
   milliseconds drain_timeout{30000};
+  // A request body must arrive at this average rate once client_header_timeout has
+  // passed since the head (Apache mod_reqtimeout's MinRate); 0: no minimum rate.
+  std::size_t client_body_min_rate = 500;  // bytes per second
+  // Each write of an answer to the client must complete within this (nginx's
+  // send_timeout): a client that stops reading frees its connection and the pod's.
+  milliseconds client_send_timeout{60000};
   milliseconds tls_handshake_timeout{10000};
 };
 
@@ -108,6 +114,13 @@ struct state_spec {
   std::optional<etcd_spec> etcd;
 };
 
+// Where the access log (one JSON line per request) goes. Lifecycle events always go to
+// stderr.
+struct log_spec {
+  std::string access_file;    // empty: no file; reopened on SIGUSR1 (logrotate)
+  bool access_stderr = true;  // request lines on stderr too
+};
+
 struct config {
   std::string domain = "ignite.dodil.cloud";
   listen_spec listen;
@@ -119,6 +132,7 @@ struct config {
   std::string secrets_key_file;             // empty: secrets.key beside state_file
   routing::limits limits;
   containers_spec containers;
+  log_spec log;
   std::vector<app_spec> apps;
 };
 

@@ -80,6 +80,8 @@ TEST(parse_config, limit_defaults_equal_the_design) {
   EXPECT_EQ(l.max_held_requests, 1000u);
   EXPECT_EQ(l.max_connections, 10000u);
   EXPECT_EQ(l.drain_timeout, 30000ms);
+  EXPECT_EQ(l.client_body_min_rate, 500u);
+  EXPECT_EQ(l.client_send_timeout, 60000ms);
 
   // An empty limits object changes nothing either.
   auto doc = minimal();
@@ -137,7 +139,9 @@ TEST(parse_config, limits_are_read) {
                    {"cold_start_timeout_ms", 9},
                    {"max_held_requests", 0},
                    {"max_connections", 3},
-                   {"drain_timeout_ms", 0}};
+                   {"drain_timeout_ms", 0},
+                   {"client_body_min_rate_bytes_per_s", 0},
+                   {"client_send_timeout_ms", 10}};
   auto l = parse_config(doc).limits;
   EXPECT_EQ(l.max_header_bytes, 8192u);
   EXPECT_EQ(l.max_body_bytes, 0u);
@@ -149,6 +153,8 @@ TEST(parse_config, limits_are_read) {
   EXPECT_EQ(l.max_held_requests, 0u);
   EXPECT_EQ(l.max_connections, 3u);
   EXPECT_EQ(l.drain_timeout, 0ms);
+  EXPECT_EQ(l.client_body_min_rate, 0u);
+  EXPECT_EQ(l.client_send_timeout, 10ms);
 }
 
 TEST(parse_config, domain_is_lowercased) {
@@ -334,6 +340,31 @@ TEST(parse_config, containers_settings_are_read_and_checked) {
   EXPECT_EQ(field_of(doc), "containers.colour");
 }
 
+TEST(parse_config, the_access_log_goes_to_stderr_alone_by_default) {
+  auto c = parse_config(minimal());
+  EXPECT_TRUE(c.log.access_file.empty());
+  EXPECT_TRUE(c.log.access_stderr);
+}
+
+TEST(parse_config, log_settings_are_read_and_checked) {
+  auto doc = minimal();
+  doc["log"] = {{"access_file", "var/access.log"}, {"access_stderr", false}};
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.log.access_file, "var/access.log");
+  EXPECT_FALSE(c.log.access_stderr);
+
+  doc["log"] = {{"access_file", ""}};
+  EXPECT_EQ(field_of(doc), "log.access_file");
+  doc["log"] = {{"access_file", 3}};
+  EXPECT_EQ(field_of(doc), "log.access_file");
+  doc["log"] = {{"access_stderr", "no"}};
+  EXPECT_EQ(field_of(doc), "log.access_stderr");
+  doc["log"] = {{"acess_file", "x.log"}};
+  EXPECT_EQ(field_of(doc), "log.acess_file");
+  doc["log"] = "x.log";
+  EXPECT_EQ(field_of(doc), "log");
+}
+
 TEST(parse_config, a_version_network_is_for_images_only) {
   auto doc = minimal();
   doc["apps"][0]["versions"] =
@@ -437,8 +468,9 @@ TEST(parse_config, unknown_keys_are_named) {
 }
 
 TEST(parse_config, negative_limits_are_named) {
-  for (const char* key : {"max_body_bytes", "max_header_bytes", "request_timeout_ms", "drain_timeout_ms",
-                          "max_held_requests", "max_connections"}) {
+  for (const char* key :
+       {"max_body_bytes", "max_header_bytes", "request_timeout_ms", "drain_timeout_ms", "max_held_requests",
+        "max_connections", "client_body_min_rate_bytes_per_s", "client_send_timeout_ms"}) {
     auto doc = minimal();
     doc["limits"] = {{key, -1}};
     EXPECT_EQ(field_of(doc), std::string("limits.") + key) << key;
@@ -461,6 +493,10 @@ TEST(parse_config, out_of_range_limits_are_named) {
   EXPECT_EQ(field_of(doc), "limits.request_timeout_ms");
   doc["limits"] = {{"max_connections", 0}};
   EXPECT_EQ(field_of(doc), "limits.max_connections");
+  doc["limits"] = {{"client_send_timeout_ms", 0}};
+  EXPECT_EQ(field_of(doc), "limits.client_send_timeout_ms");
+  doc["limits"] = {{"client_body_min_rate_bytes_per_s", (1ull << 30) + 1}};
+  EXPECT_EQ(field_of(doc), "limits.client_body_min_rate_bytes_per_s");
 }
 
 TEST(parse_config, limits_must_be_an_object) {
