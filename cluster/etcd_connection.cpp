@@ -10,6 +10,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include "cluster/etcd_dial.hpp"
 #include "routing/state_store.hpp"
 
 namespace ignite::cluster {
@@ -43,25 +44,10 @@ void etcd_connection::connect() {
   std::string failures;
   for (std::size_t tried = 0; tried < endpoints_.size(); ++tried) {
     const auto& ep = endpoints_[current_];
-    beast::error_code ec;
-    tcp::resolver resolver(ioc_);
-    tcp::resolver::results_type results;
-    resolver.async_resolve(ep.host, std::to_string(ep.port), [&](beast::error_code e, tcp::resolver::results_type r) {
-      ec = e;
-      results = std::move(r);
-    });
-    run();
+    const auto ec = dial(ioc_, stream_, ep, timeout_);
     if (!ec) {
-      stream_.emplace(ioc_);
-      stream_->expires_after(timeout_);
-      stream_->async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-      run();
-      if (!ec) {
-        stream_->socket().set_option(tcp::no_delay(true), ec);
-        buffer_.clear();
-        return;
-      }
-      stream_.reset();
+      buffer_.clear();
+      return;
     }
     failures += (failures.empty() ? "" : "; ") + ep.to_string() + ": " + ec.message();
     current_ = (current_ + 1) % endpoints_.size();

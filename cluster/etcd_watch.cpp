@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/etcd_codec.hpp"
+#include "cluster/etcd_dial.hpp"
 #include "common/log.hpp"
 
 namespace ignite::cluster {
@@ -119,19 +120,7 @@ void etcd_watch::state::loop() {
 // until the stream breaks.
 void etcd_watch::state::stream_once() {
   const auto& ep = endpoints[current];
-  beast::error_code ec;
-  tcp::resolver resolver(ioc);
-  tcp::resolver::results_type results;
-  resolver.async_resolve(ep.host, std::to_string(ep.port), [&](beast::error_code e, tcp::resolver::results_type r) {
-    ec = e;
-    results = std::move(r);
-  });
-  run_io();
-  if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
-  stream.emplace(ioc);
-  stream->expires_after(timeout);
-  stream->async_connect(results, [&](beast::error_code e, const tcp::endpoint&) { ec = e; });
-  run_io();
+  beast::error_code ec = dial(ioc, stream, ep, timeout);
   if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
   if (stopped()) return;
 

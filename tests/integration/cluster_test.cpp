@@ -23,6 +23,7 @@
 #include "support/etcd_cluster.hpp"
 #include "support/fake_pod.hpp"
 #include "support/proxy_process.hpp"
+#include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
 #include "support/wait_until.hpp"
 
@@ -31,14 +32,6 @@ namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
-
-std::string random_hex(std::size_t n) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) out += k_hex[rng() % 16];
-  return out;
-}
 
 struct node {
   std::string address;  // 127.0.0.N

@@ -53,9 +53,11 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy_fixture.hpp"
+#include "support/admin_client.hpp"
 #include "support/built_image.hpp"
 #include "support/container_engine.hpp"
 #include "support/proxy_process.hpp"
+#include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
 #include "support/raw_response.hpp"
 #include "support/registry.hpp"
@@ -86,14 +88,6 @@ std::vector<std::string> split_lines(const std::string& text) {
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);)
     if (!trimmed(line).empty()) out.push_back(trimmed(line));
-  return out;
-}
-
-std::string random_hex(std::size_t n) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) out += k_hex[rng() % 16];
   return out;
 }
 
@@ -309,52 +303,14 @@ class cmdline_watch {
 
 // ---- the admin listener -------------------------------------------------------------------
 
-struct answer {
-  bool arrived = false;
-  std::string failure;
-  unsigned status = 0;
-  std::string text;
-  json body;
-
-  std::string error_field(const char* key) const {
-    if (!body.is_object() || !body.contains("error") || !body["error"].is_object()) return "<no error object>";
-    const auto& e = body["error"];
-    return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : "<none>";
-  }
-  std::string code() const { return error_field("code"); }
-  std::string message() const { return error_field("message"); }
-  std::string describe() const { return arrived ? std::to_string(status) + " " + text : "no answer: " + failure; }
-};
-
 answer admin_call(std::uint16_t port, std::string_view method, std::string_view path, std::string_view token,
                   const json& body) {
-  std::string raw = std::string(method) + " " + std::string(path) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  raw += "Authorization: Bearer " + std::string(token) + "\r\n";
-  std::string text;
-  if (!body.is_null()) text = body.dump();
-  if (!body.is_null() || method == "POST" || method == "PUT")
-    raw += "Content-Type: application/json\r\nContent-Length: " + std::to_string(text.size()) + "\r\n";
-  raw += "\r\n" + text;
-  answer a;
-  try {
-    raw_client client(port, k_admin_cap);
-    if (auto ec = client.send(raw)) {
-      a.failure = "send: " + ec.message();
-      return a;
-    }
-    auto r = client.read_response();
-    if (!r) {
-      a.failure = "read: " + client.last_error().message();
-      return a;
-    }
-    a.arrived = true;
-    a.status = r->status;
-    a.text = r->body;
-    a.body = json::parse(a.text, nullptr, /*allow_exceptions=*/false);
-  } catch (const std::exception& e) {
-    a.failure = e.what();
-  }
-  return a;
+  std::optional<std::string> text;
+  if (!body.is_null())
+    text = body.dump();
+  else if (method == "POST" || method == "PUT")
+    text = "";
+  return admin_exchange(port, admin_request(method, path, token, text), k_admin_cap);
 }
 
 // ---- the suite ----------------------------------------------------------------------------

@@ -41,6 +41,7 @@
 #include "support/header_list.hpp"
 #include "support/pod_reply.hpp"
 #include "support/proxy_process.hpp"
+#include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
 #include "support/raw_response.hpp"
 #include "support/wait_until.hpp"
@@ -52,14 +53,6 @@ using nlohmann::json;
 using namespace std::chrono_literals;
 
 // ---- small helpers --------------------------------------------------------------------
-
-std::string random_hex(std::size_t n) {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  static constexpr char k_hex[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < n; ++i) out += k_hex[rng() % 16];
-  return out;
-}
 
 std::string public_host(std::string_view org, std::string_view name) {
   return std::string(name) + "-" + std::string(org) + "." + std::string(k_domain);

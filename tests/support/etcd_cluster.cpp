@@ -18,31 +18,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/daemon.hpp"
 #include "support/raw_client.hpp"
 #include "support/wait_until.hpp"
-
-extern char** environ;
 
 namespace ignite::test {
 
 namespace {
 
 using namespace std::chrono_literals;
-
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (fd >= 0) ::close(fd);
-    throw std::runtime_error(std::string("etcd_cluster: no free port: ") + std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 const char* k_etcd = "/usr/bin/etcd";
 
@@ -122,33 +106,8 @@ void etcd_cluster::start(int index, bool fresh) {
                                 "zap",
                                 "--log-level",
                                 "warn"};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
   // ETCD_* variables would override the flags: none from the test's environment.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("ETCD", 0) != 0) env_strings.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  const auto log = (dir_ / (m.name + ".log")).string();
-  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  const pid_t parent = ::getpid();
-  m.pid = ::fork();
-  if (m.pid < 0) throw std::runtime_error("etcd_cluster: fork failed");
-  if (m.pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::close_range(3, ~0U, 0);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
+  m.pid = spawn_daemon(args, "ETCD", (dir_ / (m.name + ".log")).string());
 }
 
 bool etcd_cluster::healthy(int index) const {

@@ -25,10 +25,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/executable.hpp"
+#include "support/daemon.hpp"
 #include "support/raw_client.hpp"
 #include "support/wait_until.hpp"
-
-extern char** environ;
 
 namespace ignite::test {
 
@@ -95,25 +94,6 @@ void write_private_file(const std::filesystem::path& path, std::string_view text
 std::string trimmed(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-// A port the kernel had free a moment ago: bound to 127.0.0.1:0, read, released. The
-// registry binds it itself, so it can be taken in between; start() retries if it was.
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw errno_error("private_registry: socket");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    const auto e = errno_error("private_registry: bind 127.0.0.1:0");
-    ::close(fd);
-    throw e;
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 std::string config_yaml(const std::filesystem::path& dir, std::uint16_t port, const std::string& realm,
@@ -208,47 +188,13 @@ bool private_registry::start_on(std::uint16_t port) {
   host_ = "127.0.0.1:" + std::to_string(port);
   write_private_file(config_path_, config_yaml(dir_, port, realm_, secret_));
 
-  // Everything the child needs is built before fork(): after it, only async-signal-safe calls.
-  std::vector<std::string> args{executable("docker-registry"), "serve", config_path_.string()};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
   // REGISTRY_* variables override the config file: none from the test's environment.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("REGISTRY_", 0) != 0) env_strings.emplace_back(*e);
-  std::vector<char*> envp;
-  for (auto& e : env_strings) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (log_fd < 0) throw errno_error("private_registry: open " + log_path_.string());
-  const pid_t parent = ::getpid();
+  {
+    // A fresh log per attempt: a port taken is recognised from this attempt's output.
+    std::ofstream truncate(log_path_, std::ios::trunc);
+  }
   exited_ = false;
-  pid_ = ::fork();
-  if (pid_ < 0) {
-    ::close(log_fd);
-    throw errno_error("private_registry: fork");
-  }
-  if (pid_ == 0) {
-    // Child. Die with the test process even if it crashes before our destructor runs.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    ::close_range(3, ~0U, 0);
-    struct sigaction sa {};
-    sa.sa_handler = SIG_DFL;
-    ::sigaction(SIGPIPE, &sa, nullptr);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(argv[0], argv.data(), envp.data());
-    ::_exit(127);
-  }
-  ::close(log_fd);
+  pid_ = spawn_daemon({executable("docker-registry"), "serve", config_path_.string()}, "REGISTRY_", log_path_.string());
 
   // Up when it refuses us for want of credentials, with our realm; or it has exited.
   const bool up = wait_until([this] { return reap_if_exited() || answers_with_our_realm(); }, k_start_cap);
