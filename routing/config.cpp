@@ -336,7 +336,10 @@ config load_config_file(const std::filesystem::path& path) {
   if (!in) throw config_error("", "cannot read config file " + path.string());
   std::stringstream text;
   text << in.rdbuf();
-  const auto content = text.str();
+  return parse_config_text(text.str(), path.string());
+}
+
+config parse_config_text(std::string_view content, const std::string& source) {
   json document;
   try {
     document = json::parse(content);
@@ -356,8 +359,13 @@ config load_config_file(const std::filesystem::path& path) {
     std::string why = e.what();
     // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
     if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
-    throw config_error(
-        "", path.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON: " + why);
+    throw config_error("",
+                       source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON: " + why);
+  } catch (const json::exception& e) {
+    // Well-formed but unrepresentable, like 1e999 (out_of_range.406): no position to give.
+    std::string why = e.what();
+    if (auto bracket = why.find("] "); bracket != std::string::npos) why = why.substr(bracket + 2);
+    throw config_error("", source + ": invalid JSON: " + why);
   }
   return parse_config(document);
 }

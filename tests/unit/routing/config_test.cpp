@@ -608,6 +608,21 @@ TEST_F(load_config_file_test, invalid_json_says_where) {
   }
 }
 
+// Well-formed JSON whose number does not fit a double makes nlohmann throw out_of_range,
+// not parse_error; it escaped as an uncaught exception (found by tests/fuzz/config_fuzz).
+TEST_F(load_config_file_test, a_number_too_large_is_invalid_json) {
+  for (const char* text : {R"({"limits": {"max_body_bytes": 1e999}})", R"({"threads": -1e400})"}) {
+    try {
+      load_config_file(write(text));
+      FAIL() << "accepted: " << text;
+    } catch (const config_error& e) {
+      EXPECT_EQ(e.field(), "");
+      EXPECT_NE(std::string(e.what()).find("invalid JSON"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path_.string()), std::string::npos) << e.what();
+    }
+  }
+}
+
 // ---- check_commands --------------------------------------------------------------------
 
 TEST(check_commands, names_the_version_whose_command_cannot_run) {
