@@ -49,6 +49,9 @@ json parse_body(std::string_view body) {
   } catch (const json::parse_error& e) {
     // Only where: the parser's own message quotes the input, which may be a password.
     throw invalid("the body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception&) {
+    // Well-formed but unrepresentable (out_of_range.406, like 1e999): no position known.
+    throw invalid("the body is not valid JSON (a number is out of range)");
   }
 }
 

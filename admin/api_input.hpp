@@ -15,9 +15,9 @@
 
 namespace ignite::admin {
 
-// A request body as JSON ({} when empty). Anything that is not JSON is
-// invalid_argument; the message gives where, never the input (which may hold a
-// password).
+// A request body as JSON ({} when empty). Anything that is not JSON, or holds a number
+// no double can represent, is invalid_argument; the message gives where, never the
+// input (which may hold a password).
 nlohmann::json parse_body(std::string_view body);
 
 // Throws invalid_argument unless `body` is a JSON object.
