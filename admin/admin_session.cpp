@@ -487,8 +487,17 @@ net::awaitable<admin_session::response> admin_session::invoke(request& r, const 
     out.headers.emplace_back(std::string(name), std::string(f.value()));
   }
   if (common::istarts_with(out.content_type, "application/json")) {
-    auto parsed = json::parse(answer_body, nullptr, false);
-    if (parsed.is_object()) {
+    // dump() recurses: an answer nested deeper than an API body may be passes through
+    // as the app wrote it, or the app could overflow this thread's stack.
+    bool deep = false;
+    auto parsed = json::parse(
+        answer_body,
+        [&deep](int depth, json::parse_event_t, json&) {
+          deep = deep || depth > static_cast<int>(k_max_body_depth);
+          return true;
+        },
+        false);
+    if (parsed.is_object() && !deep) {
       parsed["execution_id"] = execution_id.view();
       answer_body = parsed.dump(-1, ' ', false, json::error_handler_t::replace);
     }

@@ -44,8 +44,16 @@ std::string org_of(const principal& p, const json& body) {
 
 json parse_body(std::string_view body) {
   if (body.empty()) return json::object();
+  // nlohmann parses iteratively but copies, compares and dumps recursively: a deep
+  // enough value (a 1 MiB body holds 500,000 levels) overflows the stack in any of those,
+  // which no catch can answer. The API's documents are three levels deep.
+  auto bounded = [](int depth, json::parse_event_t, json&) {
+    if (depth > static_cast<int>(k_max_body_depth))
+      throw invalid("the body nests deeper than " + std::to_string(k_max_body_depth) + " levels");
+    return true;
+  };
   try {
-    return json::parse(body);
+    return json::parse(body, bounded);
   } catch (const json::parse_error& e) {
     // Only where: the parser's own message quotes the input, which may be a password.
     throw invalid("the body is not valid JSON (at byte " + std::to_string(e.byte) + ")");

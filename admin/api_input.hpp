@@ -5,6 +5,7 @@
 // calls these in the order its operations check things; tests/fuzz drives them with
 // arbitrary JSON.
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -15,9 +16,12 @@
 
 namespace ignite::admin {
 
-// A request body as JSON ({} when empty). Anything that is not JSON, or holds a number
-// no double can represent, is invalid_argument; the message gives where, never the
-// input (which may hold a password).
+// How deep a request body's JSON may nest (objects and arrays).
+inline constexpr std::size_t k_max_body_depth = 64;
+
+// A request body as JSON ({} when empty). Anything that is not JSON, holds a number no
+// double can represent, or nests deeper than k_max_body_depth is invalid_argument; the
+// message gives where, never the input (which may hold a password).
 nlohmann::json parse_body(std::string_view body);
 
 // Throws invalid_argument unless `body` is a JSON object.

@@ -340,9 +340,17 @@ config load_config_file(const std::filesystem::path& path) {
 }
 
 config parse_config_text(std::string_view content, const std::string& source) {
+  // Parsing is iterative but copying a value is not: a value nested deep enough would
+  // overflow the stack in parse_config (at start-up, or on SIGHUP in a running proxy).
+  constexpr int k_max_depth = 64;
+  auto bounded = [&source](int depth, json::parse_event_t, json&) {
+    if (depth > k_max_depth)
+      throw config_error("", source + ": nests deeper than " + std::to_string(k_max_depth) + " levels");
+    return true;
+  };
   json document;
   try {
-    document = json::parse(content);
+    document = json::parse(content, bounded);
   } catch (const json::parse_error& e) {
     // nlohmann reports a byte offset (one past the culprit); people read lines.
     std::size_t line = 1;

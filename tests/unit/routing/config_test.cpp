@@ -623,6 +623,20 @@ TEST_F(load_config_file_test, a_number_too_large_is_invalid_json) {
   }
 }
 
+// Copying a value this deep overflowed the stack in parse_config (found by
+// tests/fuzz/config_fuzz), at start-up or on SIGHUP in a running proxy.
+TEST_F(load_config_file_test, nesting_deeper_than_64_levels_is_refused) {
+  const std::string version = R"({"version": 1, "endpoints": ["127.0.0.1:1"], "x": )" + std::string(100000, '[') +
+                              std::string(100000, ']') + "}";
+  try {
+    load_config_file(write(R"({"apps": [{"org": "o", "name": "n", "versions": [)" + version + "]}]}"));
+    FAIL() << "accepted";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.field(), "");
+    EXPECT_NE(std::string(e.what()).find("nests deeper than 64 levels"), std::string::npos) << e.what();
+  }
+}
+
 // ---- check_commands --------------------------------------------------------------------
 
 TEST(check_commands, names_the_version_whose_command_cannot_run) {
