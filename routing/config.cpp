@@ -82,6 +82,22 @@ milliseconds ms_at(const json& value, const std::string& path, std::uint64_t min
   return milliseconds(unsigned_at(value, path, min, 24ull * 3600 * 1000));
 }
 
+// Labels of letters, digits and '-' (not at either end), 1 to 63 bytes each, 253 in
+// all: what a Host can name. Anything else (a port, a space, a '/') would be accepted and
+// never match a request (label_of_host), leaving every app unreachable.
+bool is_dns_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (;;) {
+    const auto dot = name.find('.');
+    const auto label = name.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char ch : label)
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+    if (dot == std::string_view::npos) return true;
+    name.remove_prefix(dot + 1);
+  }
+}
+
 limits parse_limits(const json& j, const std::string& path) {
   object_at(j, path);
   only_keys(j, path,
@@ -275,8 +291,7 @@ config parse_config(const json& j) {
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
     for (auto& ch : c.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (c.domain.empty() || c.domain.front() == '.' || c.domain.back() == '.')
-      throw config_error("domain", "must be a DNS name like ignite.dodil.cloud");
+    if (!is_dns_name(c.domain)) throw config_error("domain", "must be a DNS name like ignite.dodil.cloud");
   }
   if (j.contains("listen")) {
     const auto& l = object_at(j["listen"], "listen");

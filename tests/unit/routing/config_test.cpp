@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -151,6 +152,18 @@ TEST(parse_config, limits_are_read) {
   EXPECT_EQ(l.drain_timeout, 0ms);
 }
 
+TEST(parse_config, domain_takes_any_dns_name) {
+  for (const std::string& d :
+       std::vector<std::string>{"localhost", "a.b", "ignite-1.dodil.cloud", std::string(63, 'x') + ".cloud"}) {
+    auto doc = minimal();
+    doc["domain"] = d;
+    EXPECT_EQ(parse_config(doc).domain, d);
+  }
+  auto doc = minimal();
+  doc["domain"] = std::string(64, 'x') + ".cloud";
+  EXPECT_EQ(field_of(doc), "domain");
+}
+
 TEST(parse_config, domain_is_lowercased) {
   auto doc = minimal();
   doc["domain"] = "Example.TEST";
@@ -158,7 +171,11 @@ TEST(parse_config, domain_is_lowercased) {
 }
 
 TEST(parse_config, bad_domain_is_named) {
-  for (const char* d : {"", ".ignite.dodil.cloud", "ignite.dodil.cloud."}) {
+  // A port or a character no Host can carry left every app unreachable (found by
+  // tests/fuzz/config_fuzz: "ignite.dodil.cloud:8080" was accepted).
+  for (const char* d :
+       {"", ".ignite.dodil.cloud", "ignite.dodil.cloud.", "ignite.dodil.cloud:8080", "ignite..cloud",
+        "ignite dodil.cloud", "-ignite.cloud", "ignite-.cloud", "ignite.dodil/cloud", "ignite_x.cloud"}) {
     auto doc = minimal();
     doc["domain"] = d;
     EXPECT_EQ(field_of(doc), "domain") << d;
