@@ -70,9 +70,22 @@ void admin_server::publish(std::shared_ptr<const proxy::route_snapshot> snapshot
   net::post(ctx_, [this, snapshot = std::move(snapshot)]() mutable { snapshot_ = std::move(snapshot); });
 }
 
-void admin_server::attach(admin_session* s) { sessions_.push_back(s); }
+void admin_server::attach(admin_session* s) {
+  sessions_.push_back(s);
+  connections_.store(sessions_.size(), std::memory_order_relaxed);
+}
 
-void admin_server::detach(admin_session* s) { std::erase(sessions_, s); }
+void admin_server::detach(admin_session* s) {
+  std::erase(sessions_, s);
+  connections_.store(sessions_.size(), std::memory_order_relaxed);
+}
+
+void admin_server::write_access_log(std::string_view lines) {
+  if (access_sink_)
+    access_sink_->write(lines);
+  else
+    common::log_write(lines);
+}
 
 net::awaitable<void> admin_server::accept_loop() {
   for (;;) {

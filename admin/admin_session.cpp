@@ -284,7 +284,7 @@ net::awaitable<std::optional<admin_session::request>> admin_session::read_reques
 
 net::awaitable<admin_session::response> admin_session::handle(request& r) {
   const auto& s = r.segments;
-  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "readyz")) {
+  if (s.size() == 1 && (s[0] == "healthz" || s[0] == "readyz" || s[0] == "metrics")) {
     r.who = "-";
     if (r.method != "GET") {
       auto out = error_response(405, "method_not_allowed", "use GET");
@@ -292,6 +292,15 @@ net::awaitable<admin_session::response> admin_session::handle(request& r) {
       co_return out;
     }
     if (s[0] == "healthz") co_return json_response(200, {{"status", "ok"}});
+    if (s[0] == "metrics") {
+      auto m = server_.metrics();
+      if (!m) co_return error_response(404, "not_found", "no metrics are kept");
+      // Rendered here, on the admin thread: a scrape never runs on a worker.
+      response out;
+      out.content_type = m->content_type;
+      out.body = m->render();
+      co_return out;
+    }
     auto reason = server_.not_ready_reason();
     if (!reason.empty()) co_return json_response(503, {{"status", "not ready"}, {"reason", reason}});
     co_return json_response(200, {{"status", "ready"}});
@@ -402,6 +411,7 @@ net::awaitable<admin_session::response> admin_session::invoke(request& r, const 
     ~unwatch() { w = nullptr; }
   } guard{watched_};
 
+  clock::time_point upstream_start{};  // the request was sent to the pod
   // One request line, as the data plane writes them, with "source":"invoke".
   auto log = [&](unsigned status, const proxy::request_error& e) {
     proxy::request_record record;
@@ -415,9 +425,15 @@ net::awaitable<admin_session::response> admin_session::invoke(request& r, const 
     record.error_detail = e.detail.empty() ? std::string_view(e.message) : std::string_view(e.detail);
     record.cold_start = up.cold_start();
     record.invoke = true;
+    record.method = "POST";
+    record.client = client_ip_;
+    record.bytes_in = r.body.size();
+    if (upstream_start != clock::time_point{})
+      record.upstream_duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - upstream_start);
+    snapshot->counters(*app->active)->count(server_.counter_index(), status, record.duration, record.upstream_duration);
     std::string line;
     proxy::access_log::format(record, line);
-    common::log_write(line);
+    server_.write_access_log(line);
   };
   auto failed = [&](const proxy::request_error& e) {
     auto row = proxy::row_of(e.kind);
@@ -454,6 +470,7 @@ net::awaitable<admin_session::response> admin_session::invoke(request& r, const 
   facts.proto = "http";
   std::string head;
   proxy::write_upstream_head(fields, facts, r.body.size(), head);
+  upstream_start = clock::now();
   if (auto e = co_await up.send_request(head, r.body)) co_return failed(e);
   if (auto e = co_await up.read_response_head()) co_return failed(e);
   std::string answer_body;

@@ -4,10 +4,12 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <string>
 
 #include "app/server.hpp"
 #include "common/version.hpp"
+#include "proxy/certificate_set.hpp"
 #include "routing/config.hpp"
 
 namespace {
@@ -22,7 +24,8 @@ int usage(int code) {
                "\n"
                "  --config FILE    the JSON config (README.md, \"Configuration\")\n"
                "  --check-config   validate FILE as start-up would (fields, listen addresses, that\n"
-               "                   every command can run) and exit: 0 if usable, 1 naming the field\n"
+               "                   every command can run, certificates) and exit: 0 if usable, 1\n"
+               "                   naming the field\n"
                "  --version        print the version and exit\n"
                "  --help           print this and exit\n");
   return code;
@@ -58,7 +61,16 @@ int main(int argc, char** argv) {
   ignite::routing::config cfg;
   try {
     cfg = ignite::routing::load_config_file(config_path);
-    if (check_only) ignite::routing::check_commands(cfg);
+    if (check_only) {
+      ignite::routing::check_commands(cfg);
+      if (cfg.listen.https) {
+        auto keys = std::make_shared<ignite::proxy::session_ticket_keys>(cfg.tls.ticket_key_rotation);
+        ignite::proxy::certificate_set certificates(cfg.tls.certificates, keys);
+      }
+    }
+  } catch (const ignite::proxy::tls_error& e) {
+    std::fprintf(stderr, "ignite-proxy: invalid config %s: %s\n", config_path.c_str(), e.what());
+    return 1;
   } catch (const ignite::routing::config_error& e) {
     std::fprintf(stderr, "ignite-proxy: invalid config %s: %s\n", config_path.c_str(), e.what());
     return 1;

@@ -18,6 +18,7 @@
 
 #include "app/events.hpp"
 #include "common/log.hpp"
+#include "metrics/scrape.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "routing/sqlite_store.hpp"
 
@@ -79,14 +80,37 @@ std::string json_string(std::string_view s) {
 server::server(std::filesystem::path config_path, routing::config cfg)
     : config_path_(std::move(config_path)),
       config_(std::move(cfg)),
+      counters_(std::make_unique<proxy::counter_registry>(
+          (config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency())) + 1)),
       process_provider_(supervisor_ctx_, log_pod_output),
-      pools_({&static_provider_, &process_provider_, nullptr}, clock_, log_pod_note) {
+      pools_({&static_provider_, &process_provider_, nullptr}, clock_,
+             [this](const coldstart::pod_spec& spec, const coldstart::pod_note& note) {
+               log_pod_note(spec, note);
+               counters_->on_pod_note(spec, note);
+             }) {
   raise_descriptor_limit();
   std::signal(SIGPIPE, SIG_IGN);
   // What can fail comes first, before any thread or pod exists: a start that fails
   // leaves nothing behind and says why in one line.
   routing::check_commands(config_);
   auto listener = open_listener(ctx_, "listen.http", config_.listen.http);
+  try {
+    access_sink_ = std::make_unique<access_log_sink>(config_.log.access_file, config_.log.access_stderr);
+  } catch (const std::system_error& e) {
+    throw startup_error("log.access_file " + config_.log.access_file + ": " + e.code().message());
+  }
+  shared_.access_sink = access_sink_.get();
+  std::optional<tcp_acceptor> https_listener;
+  std::shared_ptr<const proxy::certificate_set> certificates;
+  if (config_.listen.https) {
+    https_listener.emplace(open_listener(ctx_, "listen.https", *config_.listen.https));
+    ticket_keys_ = std::make_shared<proxy::session_ticket_keys>(config_.tls.ticket_key_rotation);
+    try {
+      certificates = std::make_shared<const proxy::certificate_set>(config_.tls.certificates, ticket_keys_);
+    } catch (const proxy::tls_error& e) {
+      throw startup_error(e.what());
+    }
+  }
   admin_acceptor_.emplace(open_listener(ctx_, "listen.admin", config_.listen.admin));
   try {
     store_ = std::make_unique<routing::sqlite_store>(config_.state_file);
@@ -123,21 +147,28 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   supervisor_.start([this] { supervisor_ctx_.run(); });
   auto snapshot = build_snapshot(routes);
   current_snapshot_ = snapshot;
-  unsigned threads = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const auto threads = static_cast<unsigned>(counters_->writers() - 1);  // the admin thread counts last
   shared_.on_worker_drained = [this] {
     net::post(ctx_, [this] {
       if (draining_ && shared_.connections.load() == 0) finish();
     });
   };
   for (unsigned i = 0; i < threads; ++i) {
-    workers_.push_back(std::make_unique<worker>(shared_, snapshot));
+    workers_.push_back(std::make_unique<worker>(shared_, snapshot, i));
     acceptors_.push_back(share_listener(workers_.back()->context(), listener));
+    if (https_listener) {
+      workers_.back()->set_certificates(certificates);
+      https_acceptors_.push_back(share_listener(workers_.back()->context(), *https_listener));
+    }
   }
   admin_ = std::make_unique<admin::admin_server>(*plane_, snapshot, [this]() -> std::string {
     if (draining_) return "draining";
     if (!ready_) return "starting";
     return {};
   });
+  admin_->set_access_log(access_sink_.get());
+  admin_->set_counter_index(threads);
+  admin_->set_metrics({std::string(metrics::k_content_type), [this] { return render_metrics(); }});
 }
 
 server::~server() {
@@ -150,7 +181,8 @@ server::~server() {
 
 std::shared_ptr<const route_snapshot> server::build_snapshot(const routing::config& cfg) {
   pools_.begin();
-  auto snapshot = std::make_shared<const route_snapshot>(cfg, pools_);
+  counters_->begin();
+  auto snapshot = std::make_shared<const route_snapshot>(cfg, pools_, counters_.get());
   return snapshot;
 }
 
@@ -180,6 +212,8 @@ void server::rebuild(const routing::config& file_cfg) {
   retired_snapshots_.push_back(std::exchange(current_snapshot_, std::move(snapshot)));
   // Old versions' pools retire: requests in flight finish there, then their pods stop.
   pools_.commit();
+  // Versions no longer routed to leave /metrics.
+  counters_->commit();
 }
 
 // Idle scale-down, reserved capacity, forgetting retired pools and snapshots, ten times a
@@ -199,12 +233,20 @@ void server::tick_pools() {
 
 int server::run() {
   auto bound = acceptors_.front().local_endpoint();
+  std::optional<tcp::endpoint> https_bound;
+  if (!https_acceptors_.empty()) https_bound = https_acceptors_.front().local_endpoint();
   auto admin_bound = admin_acceptor_->local_endpoint();
-  for (std::size_t i = 0; i < workers_.size(); ++i) workers_[i]->start(std::move(acceptors_[i]));
+  for (std::size_t i = 0; i < workers_.size(); ++i) {
+    std::optional<tcp_acceptor> https;
+    if (i < https_acceptors_.size()) https.emplace(std::move(https_acceptors_[i]));
+    workers_[i]->start(std::move(acceptors_[i]), std::move(https));
+  }
   acceptors_.clear();
+  https_acceptors_.clear();
   admin_->start(share_listener(admin_->context(), *admin_acceptor_));
   admin_acceptor_->close();  // the admin thread has its own descriptor of the socket
   pools_.commit();           // reserved pods start now
+  counters_->commit();
   // From here, what the API commits reaches the routes: on the committing thread, after
   // the commit, before the API answers.
   watch_ =
@@ -213,11 +255,16 @@ int server::run() {
   signals_.add(SIGHUP);
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
+  signals_.add(SIGUSR1);
   wait_for_signal();
   ready_ = true;
   common::log_event("listening", "\"listener\":\"http\",\"address\":" +
                                      json_string(bound.address().to_string() + ":" + std::to_string(bound.port())) +
                                      ",\"threads\":" + std::to_string(workers_.size()));
+  if (https_bound)
+    common::log_event("listening",
+                      "\"listener\":\"https\",\"address\":" +
+                          json_string(https_bound->address().to_string() + ":" + std::to_string(https_bound->port())));
   common::log_event("listening",
                     "\"listener\":\"admin\",\"address\":" +
                         json_string(admin_bound.address().to_string() + ":" + std::to_string(admin_bound.port())));
@@ -256,6 +303,8 @@ void server::wait_for_signal() {
     if (ec) return;
     if (signo == SIGHUP)
       reload();
+    else if (signo == SIGUSR1)
+      reopen_access_log();
     else
       begin_drain();
     if (!finished_) wait_for_signal();
@@ -268,18 +317,72 @@ void server::reload() {
     images_->pin(cfg);  // an unchanged image version finds its pin: the same digest
     routing::check_versions_unchanged(config_, cfg);
     routing::check_commands(cfg);
-    if (cfg.listen.http != config_.listen.http || cfg.listen.admin != config_.listen.admin ||
-        cfg.threads != config_.threads || cfg.state_file != config_.state_file)
-      common::log_event("reload_warning", "\"message\":\"listen, threads and state_file take effect on restart\"");
+    // New certificates are loaded whole before anything changes: a broken file is refused
+    // here and the old certificates keep serving.
+    std::shared_ptr<const proxy::certificate_set> certificates;
+    if (config_.listen.https) {
+      try {
+        certificates = std::make_shared<const proxy::certificate_set>(cfg.tls.certificates, ticket_keys_);
+      } catch (const proxy::tls_error& e) {
+        throw routing::config_error("tls.certificates", e.what());
+      }
+    }
+    if (cfg.listen.http != config_.listen.http || cfg.listen.https != config_.listen.https ||
+        cfg.listen.admin != config_.listen.admin || cfg.threads != config_.threads ||
+        cfg.state_file != config_.state_file || cfg.log.access_file != config_.log.access_file ||
+        cfg.log.access_stderr != config_.log.access_stderr)
+      common::log_event("reload_warning", "\"message\":\"listen, threads, state_file and log take effect on restart\"");
     std::lock_guard lock(config_mutex_);
     rebuild(cfg);  // refuses a file app whose label an API app has taken
     plane_->set_file_config(cfg);
     images_->set_file_config(cfg);
+    // Connections already up keep the certificate they were made with.
+    if (certificates)
+      for (auto& w : workers_) w->set_certificates(certificates);
     config_ = std::move(cfg);
+    reloads_succeeded_.fetch_add(1, std::memory_order_relaxed);
     common::log_event("reloaded", "\"apps\":" + std::to_string(config_.apps.size()));
   } catch (const std::exception& e) {
+    reloads_failed_.fetch_add(1, std::memory_order_relaxed);
     common::log_event("reload_failed", "\"error\":" + json_string(e.what()));
   }
+}
+
+// logrotate renamed the file (or will remove it): lines from now on go to a new file of
+// the configured name; what workers had buffered goes to whichever is open when they
+// flush, so no line is lost either way.
+void server::reopen_access_log() {
+  if (config_.log.access_file.empty()) return;
+  auto why = access_sink_->reopen();
+  if (why.empty())
+    common::log_event("access_log_reopened", "\"file\":" + json_string(config_.log.access_file));
+  else
+    common::log_event("access_log_reopen_failed",
+                      "\"file\":" + json_string(config_.log.access_file) + ",\"error\":" + json_string(why));
+}
+
+std::string server::render_metrics() const {
+  metrics::scrape s;
+  for (const auto& w : workers_) s.workers.push_back(&w->stats());
+  s.versions = counters_->all();
+  // Gauges only for apps routed to now: a removed app's pods may still be stopping, but
+  // its series are gone.
+  std::unordered_map<std::string_view, bool> routed;
+  const auto snapshot = admin_->snapshot();  // the admin thread's own copy
+  for (const auto& a : snapshot->table().apps()) routed.emplace(a->id, true);
+  for (const auto& pool : pools_.pools()) {
+    const auto& spec = pool->spec();
+    if (!routed.contains(spec.app_id)) continue;
+    auto st = pool->stats();
+    s.pools.push_back({spec.app_id, spec.version, st.waiting, st.pods - st.ready, st.ready, st.stopping});
+  }
+  const auto tls = shared_.tls_connections.load(std::memory_order_relaxed);
+  s.connections.emplace_back("http", shared_.connections.load(std::memory_order_relaxed) - tls);
+  if (config_.listen.https) s.connections.emplace_back("https", tls);
+  s.connections.emplace_back("admin", admin_->connections());
+  s.reloads_succeeded = reloads_succeeded_.load(std::memory_order_relaxed);
+  s.reloads_failed = reloads_failed_.load(std::memory_order_relaxed);
+  return metrics::render(s);
 }
 
 void server::begin_drain() {

@@ -1,7 +1,7 @@
 #pragma once
 // The process: workers, listeners, the pod supervisor, signals. SIGHUP reloads the
-// config file and swaps the route snapshot; SIGTERM/SIGINT drain, stop every pod this
-// proxy started, and exit.
+// config file and swaps the route snapshot; SIGUSR1 reopens the access log file;
+// SIGTERM/SIGINT drain, stop every pod this proxy started, and exit.
 
 #include <atomic>
 #include <filesystem>
@@ -23,6 +23,8 @@
 #include "coldstart/pool_registry.hpp"
 #include "coldstart/process_provider.hpp"
 #include "coldstart/static_provider.hpp"
+#include "proxy/access_log_sink.hpp"
+#include "proxy/counter_registry.hpp"
 #include "proxy/worker.hpp"
 #include "routing/config.hpp"
 #include "routing/state_store.hpp"
@@ -82,6 +84,9 @@ class server {
   void begin_drain();
   void finish();
   void tick_pools();
+  void reopen_access_log();
+  // /metrics, on the admin thread: the workers' and versions' counters added up.
+  std::string render_metrics() const;
 
   std::filesystem::path config_path_;
   routing::config config_;
@@ -103,19 +108,28 @@ class server {
   boost::asio::io_context supervisor_ctx_{1};
   boost::asio::steady_timer tick_timer_{supervisor_ctx_};
   coldstart::steady_clock clock_;
+  // Request counters of every routed version; made before the pools, whose pod events
+  // it counts.
+  std::unique_ptr<proxy::counter_registry> counters_;
   coldstart::static_provider static_provider_{supervisor_ctx_};
   coldstart::process_provider process_provider_;
   std::unique_ptr<image_service> images_;  // podman pods, registry checks, pulls and collection
   coldstart::pool_registry pools_;
   context_thread supervisor_{supervisor_ctx_};
 
+  std::unique_ptr<proxy::access_log_sink> access_sink_;
   proxy::shared_state shared_;
   std::vector<std::unique_ptr<proxy::worker>> workers_;
-  std::vector<proxy::tcp_acceptor> acceptors_;  // handed to workers by run()
+  std::vector<proxy::tcp_acceptor> acceptors_;        // handed to workers by run()
+  std::vector<proxy::tcp_acceptor> https_acceptors_;  // the same, for listen.https
+  // Ticket keys outlive every certificate set: any worker resumes any ticket, across reloads.
+  std::shared_ptr<proxy::session_ticket_keys> ticket_keys_;
   std::optional<proxy::tcp_acceptor> admin_acceptor_;
   std::unique_ptr<admin::admin_server> admin_;
   // Changes committed to the store (through the API) rebuild the routes.
   std::unique_ptr<routing::state_store::watch_handle> watch_;
+  std::atomic<std::uint64_t> reloads_succeeded_{0};
+  std::atomic<std::uint64_t> reloads_failed_{0};
   std::atomic<bool> ready_{false};
   std::atomic<bool> draining_{false};
   bool finished_ = false;

@@ -23,6 +23,10 @@
 #   BENCH_IDLE_CONNECTIONS  idle clients held open                  (default: 2000)
 #   BENCH_NGINX_ACCESS_LOG  1: nginx logs like the proxy; 0: off    (default: 1)
 #   BENCH_KEEP              1: keep the scratch dir with configs/logs (default: 0)
+#   BENCH_BASELINE_REV      a git revision (e.g. main): its ignite-proxy is built (once, in
+#                           $BUILD_DIR/baseline-<sha>) and run as a third target, "before",
+#                           taking turns with this tree's proxy, to compare two builds on the
+#                           same machine in the same run                  (default: none)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -37,6 +41,7 @@ wrk_threads=${BENCH_WRK_THREADS:-1}
 idle_connections=${BENCH_IDLE_CONNECTIONS:-2000}
 nginx_access_log=${BENCH_NGINX_ACCESS_LOG:-1}
 keep=${BENCH_KEEP:-0}
+baseline_rev=${BENCH_BASELINE_REV:-}
 
 readonly app_host=bench-acme-corp.ignite.dodil.cloud
 readonly body='{"name":"ada"}'
@@ -59,6 +64,25 @@ install_tools
 build ignite-proxy bench_backend idle_clients
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 proxy_bin=$build_dir/ignite-proxy
+
+# The baseline: another revision's proxy, built from `git archive` apart from this tree.
+baseline_bin=""
+if [ -n "$baseline_rev" ]; then
+  baseline_sha=$(git -C "$root" rev-parse --short "$baseline_rev^{commit}") || die "no such revision: $baseline_rev"
+  baseline_dir=$build_dir/baseline-$baseline_sha
+  baseline_bin=$baseline_dir/build/ignite-proxy
+  if [ ! -x "$baseline_bin" ]; then
+    say "building the baseline ignite-proxy of $baseline_rev ($baseline_sha) in $baseline_dir"
+    rm -rf "$baseline_dir" && mkdir -p "$baseline_dir/src"
+    git -C "$root" archive "$baseline_sha" | tar -x -C "$baseline_dir/src"
+    launcher=()
+    if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
+    cmake -S "$baseline_dir/src" -B "$baseline_dir/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+      -DIGNITE_BUILD_TESTS=OFF -DIGNITE_BUILD_BENCH=OFF "${launcher[@]}" >"$baseline_dir/build.log" 2>&1 &&
+      cmake --build "$baseline_dir/build" -j"$(nproc)" --target ignite-proxy >>"$baseline_dir/build.log" 2>&1 ||
+      { tail -n 30 "$baseline_dir/build.log"; die "the baseline did not build"; }
+  fi
+fi
 backend_bin=$build_dir/bench/bench_backend
 idle_bin=$build_dir/bench/idle_clients
 
@@ -106,6 +130,19 @@ cat >"$scratch/proxy.json" <<EOF
 }
 EOF
 start_proxy
+
+targets=(proxy nginx)
+if [ -n "$baseline_bin" ]; then
+  sed "s|$scratch/state.json|$scratch/baseline-state.json|" "$scratch/proxy.json" >"$scratch/baseline.json"
+  baseline_log=$scratch/baseline.log
+  "$baseline_bin" --config "$scratch/baseline.json" 2>"$baseline_log" &
+  baseline_pid=$!
+  pids+=("$baseline_pid")
+  baseline_listening() { grep -s '"event":"listening"' "$baseline_log" | grep -qs '"listener":"http"'; }
+  wait_until 10 baseline_listening || die "the baseline did not start: $(tail -n 5 "$baseline_log")"
+  baseline_port=$(grep -s '"listener":"http"' "$baseline_log" | sed -n 's/.*"address":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' | head -n 1)
+  targets=(proxy before nginx)
+fi
 
 nginx_port=$(free_port)
 nginx_dir=$scratch/nginx
@@ -206,6 +243,7 @@ check_target() {
 }
 check_target proxy "$proxy_port"
 check_target nginx "$nginx_port"
+if [ -n "$baseline_bin" ]; then check_target before "$baseline_port"; fi
 
 say "ignite-proxy :$proxy_port (pid $proxy_pid), nginx :$nginx_port (worker pid $nginx_worker)," \
   "bench_backend :$backend_port; $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -302,17 +340,15 @@ run_wrk() {
 
 say ""
 say "Throughput: wrk -t$wrk_threads -c$connections -d$duration, POST / with a ${#body}-byte JSON body, $rounds rounds each"
-run_wrk proxy "$proxy_port" "$proxy_pid" "$warmup"
-run_wrk nginx "$nginx_port" "$nginx_worker" "$warmup"
+port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port" ;; nginx) echo "$nginx_port" ;; esac; }
+pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_worker" ;; esac; }
+if [ -n "$baseline_bin" ]; then say "  before: ignite-proxy of $baseline_rev ($baseline_sha), taking turns with this tree's (proxy)"; fi
+for target in "${targets[@]}"; do run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$warmup"; done
 printf '  %-6s %-6s %12s %10s %10s %14s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec"
 results=()
 for ((r = 1; r <= rounds; r++)); do
-  for target in proxy nginx; do
-    if [ "$target" = proxy ]; then
-      run_wrk proxy "$proxy_port" "$proxy_pid" "$duration"
-    else
-      run_wrk nginx "$nginx_port" "$nginx_worker" "$duration"
-    fi
+  for target in "${targets[@]}"; do
+    run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$duration"
     results+=("$wrk_result")
     read -r _ rps p50 p99 per_cpu errors <<<"$wrk_result"
     printf '  %-6s %-6s %12.0f %10.3f %10.3f %14s  %s\n' "$r" "$target" "$rps" "$p50" "$p99" "$per_cpu" "${errors:-}"
@@ -324,7 +360,12 @@ printf '%s\n' "${results[@]}" | awk '
   END {
     for (t in n) { rps[t] /= n[t]; p50[t] /= n[t]; p99[t] /= n[t]; cpu[t] /= n[t] }
     printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean proxy", rps["proxy"], p50["proxy"], p99["proxy"], cpu["proxy"]
+    if (n["before"])
+      printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean before", rps["before"], p50["before"], p99["before"], cpu["before"]
     printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean nginx", rps["nginx"], p50["nginx"], p99["nginx"], cpu["nginx"]
+    if (n["before"])
+      printf "  %-13s %12.3f %10.2f %10.2f %14.3f   (this tree against the baseline)\n", "proxy/before",
+        rps["proxy"] / rps["before"], p50["proxy"] / p50["before"], p99["proxy"] / p99["before"], cpu["proxy"] / cpu["before"]
     printf "  %-13s %12.2f %10.2f %10.2f %14.2f   (higher is better for rps and req/CPU-sec, lower for latency)\n",
       "proxy/nginx", rps["proxy"] / rps["nginx"], p50["proxy"] / p50["nginx"], p99["proxy"] / p99["nginx"],
       cpu["proxy"] / cpu["nginx"]

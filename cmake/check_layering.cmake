@@ -2,13 +2,15 @@ cmake_minimum_required(VERSION 3.25)
 # Fails the build when a library includes what its layer must not (DESIGN.md, "Folders"):
 #   routing/, coldstart/, common/: no Beast and nothing from proxy/, admin/, app/, cli/;
 #   routing/, common/: no Asio either (they are pure);
-#   cli/: no server library (proxy/, coldstart/, admin/, app/, routing/).
+#   cli/: no server library (proxy/, coldstart/, admin/, app/, routing/, prometheus-cpp);
+#   proxy/: no prometheus-cpp (the data plane counts into plain memory; metrics/ renders).
 # Run as `cmake -DSOURCE_DIR=… -P check_layering.cmake`; the build runs it every time.
 set(rules
   "routing|boost/beast|boost/asio|\"proxy/|\"admin/|\"app/|\"cli/|\"coldstart/"
   "common|boost/beast|boost/asio|\"proxy/|\"admin/|\"app/|\"cli/|\"coldstart/|\"routing/"
   "coldstart|boost/beast|\"proxy/|\"admin/|\"app/|\"cli/|\"routing/"
-  "cli|\"proxy/|\"admin/|\"app/|\"coldstart/|\"routing/")
+  "cli|\"proxy/|\"admin/|\"app/|\"coldstart/|\"routing/|prometheus/"
+  "proxy|prometheus/")
 # The files that exist to compile a library apart from the rest.
 set(exempt common/asio_impl.cpp common/beast_impl.cpp)
 set(failures "")

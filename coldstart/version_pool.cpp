@@ -285,6 +285,17 @@ void version_pool::activate() {
   apply(fx);
 }
 
+bool version_pool::prewarm() {
+  effects fx;
+  {
+    std::lock_guard lock(mutex_);
+    if (stopped_ || retired_ || !provider_ || !endpoints_.empty() || live_pods() > 0) return false;
+    start_pod(fx, {});
+  }
+  apply(fx);
+  return true;
+}
+
 void version_pool::retire() {
   effects fx;
   {
@@ -341,6 +352,7 @@ pool_stats version_pool::stats() const {
   s.pods = live_pods();
   s.ready = static_cast<unsigned>(
       std::count_if(pods_.begin(), pods_.end(), [](const pod& p) { return p.state == pod_state::ready; }));
+  s.stopping = static_cast<unsigned>(pods_.size()) - s.pods;
   s.waiting = waiting_.size();
   return s;
 }

@@ -86,6 +86,7 @@ struct pool_stats {
   std::uint64_t pods_stopped_idle = 0;
   unsigned pods = 0;  // starting + ready now
   unsigned ready = 0;
+  unsigned stopping = 0;  // told to stop, not exited yet
   std::size_t waiting = 0;
 };
 
@@ -128,6 +129,10 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
 
   // Starts what must run without traffic: reserved capacity, or the static pods.
   void activate();
+  // A request is probably on its way (a TLS ClientHello named the app): starts one pod
+  // now if none is starting or ready, so the handshake overlaps the start. Nothing for
+  // static versions. True if a pod was started.
+  bool prewarm();
   // No longer the active version: keep serving what is held/in flight, then stop.
   void retire();
   // Stop every pod now (shutdown).

@@ -17,6 +17,17 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(digits, std::to_chars(digits, digits + sizeof digits, n).ptr);
 }
 
+// Milliseconds with three decimals, hand-formatted: this runs for every request, and
+// printf-style formatting of a double costs more than the rest of the line.
+void append_ms(std::string& out, std::chrono::microseconds d) {
+  const auto micros = static_cast<std::uint64_t>(d.count() > 0 ? d.count() : 0);
+  append_number(out, micros / 1000);
+  const auto frac = static_cast<unsigned>(micros % 1000);
+  const char decimals[] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                           static_cast<char>('0' + frac % 10)};
+  out.append(decimals, sizeof decimals);
+}
+
 }  // namespace
 
 void access_log::format(const request_record& r, std::string& out) {
@@ -24,23 +35,32 @@ void access_log::format(const request_record& r, std::string& out) {
   common::append_log_time(out);
   out.append("\",\"event\":\"request\",\"execution_id\":\"").append(r.execution_id).append("\"");
   if (!r.app_id.empty()) out.append(",\"app\":\"").append(r.app_id).append("\",\"version\":").append(r.version);
-  // Hand-formatted: this runs for every request, and printf-style formatting of a
-  // double costs more than the rest of the line.
+  if (!r.method.empty()) {
+    out.append(",\"method\":\"");
+    common::append_json_escaped(out, r.method);
+    out.append("\"");
+  }
   out.append(",\"status\":");
   append_number(out, r.status);
-  const auto micros = static_cast<std::uint64_t>(r.duration.count());
   out.append(",\"duration_ms\":");
-  append_number(out, micros / 1000);
-  const auto frac = static_cast<unsigned>(micros % 1000);
-  const char decimals[] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
-                           static_cast<char>('0' + frac % 10)};
-  out.append(decimals, sizeof decimals);
+  append_ms(out, r.duration);
+  if (r.upstream_duration.count() >= 0) {
+    out.append(",\"upstream_ms\":");
+    append_ms(out, r.upstream_duration);
+  }
+  out.append(",\"bytes_in\":");
+  append_number(out, r.bytes_in);
+  out.append(",\"bytes_out\":");
+  append_number(out, r.bytes_out);
   out.append(r.cold_start ? ",\"cold_start\":true" : ",\"cold_start\":false");
+  if (!r.client.empty()) out.append(",\"client\":\"").append(r.client).append("\"");
+  if (!r.tls_version.empty()) out.append(",\"tls_version\":\"").append(r.tls_version).append("\"");
+  if (!r.trace_id.empty()) out.append(",\"trace_id\":\"").append(r.trace_id).append("\"");
   if (r.invoke) out.append(",\"source\":\"invoke\"");
   if (r.error != proxy_error::none) {
     out.append(",\"error\":\"").append(row_of(r.error).code).append("\",\"error_source\":\"");
     out.append(name_of(r.source)).append("\"");
-    if (r.cut) out.append(",\"cut\":true");
+    if (r.cut) out.append(",\"cut\":true,\"cut_cause\":\"").append(r.cut_cause).append("\"");
     if (!r.error_detail.empty()) {
       out.append(",\"error_detail\":");
       common::append_json_string(out, r.error_detail);
@@ -66,7 +86,10 @@ void access_log::request(const request_record& r) {
 
 void access_log::flush() {
   if (buffer_.empty()) return;
-  common::log_write(buffer_);
+  if (sink_)
+    sink_->write(buffer_);
+  else
+    common::log_write(buffer_);
   buffer_.clear();
 }
 

@@ -46,6 +46,11 @@ class chunked_decoder {
 
   // Bytes consumed so far, framing included: what a body limit counts.
   std::uint64_t wire_bytes() const noexcept { return wire_bytes_; }
+  // wire_bytes() once the chunk in progress is complete, its CRLF included: what a body
+  // limit can refuse as soon as a chunk-size line announces it.
+  std::uint64_t announced_bytes() const noexcept {
+    return wire_bytes_ + (state_ == state::data ? remaining_ + 2 : state_ == state::data_crlf ? 2 : 0);
+  }
   // Body bytes yielded so far.
   std::uint64_t body_bytes() const noexcept { return body_bytes_; }
   bool done() const noexcept { return state_ == state::done; }

@@ -28,6 +28,8 @@ struct client_stream<tls_stream> {
   static constexpr bool is_tls = true;
   static constexpr const char* proto = "https";
   static tcp_socket& socket(tls_stream& s) noexcept { return s.next_layer(); }
+  // The negotiated protocol ("TLSv1.3"), for the access log.
+  static const char* tls_version(tls_stream& s) noexcept { return SSL_get_version(s.native_handle()); }
 };
 
 }  // namespace ignite::proxy

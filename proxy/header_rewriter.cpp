@@ -98,6 +98,8 @@ bool is_platform_header(std::string_view name) noexcept {
   return name.size() >= 9 && lower(name[0]) == 'x' && istarts_with(name, "x-ignite-");
 }
 
+bool has_underscore(std::string_view name) noexcept { return std::memchr(name.data(), '_', name.size()) != nullptr; }
+
 template <class Allocator>
 void write_upstream_head(const http::basic_fields<Allocator>& client, const forward_facts& facts, std::size_t body_size,
                          std::string& out) {
@@ -117,7 +119,8 @@ void write_upstream_head(const http::basic_fields<Allocator>& client, const forw
         break;
     }
     auto name = f.name_string();
-    if (is_hop_by_hop(name) || is_platform_header(name) || connection.names(name) || is_forwarded_header(name))
+    if (is_hop_by_hop(name) || is_platform_header(name) || connection.names(name) || is_forwarded_header(name) ||
+        has_underscore(name))
       continue;
     append_field(out, name, f.value());
   }

@@ -35,7 +35,8 @@ struct forward_facts {
 using arena_allocator = std::pmr::polymorphic_allocator<char>;
 using arena_fields = boost::beast::http::basic_fields<arena_allocator>;
 
-// Appends `POST /?query HTTP/1.1` and the forwarded fields of `client` to `out`, with
+// Appends `POST /?query HTTP/1.1` and the forwarded fields of `client` (not those with
+// '_' in their name) to `out`, with
 // Content-Length `body_size` (bodies are buffered, so never chunked upstream).
 template <class Allocator>
 void write_upstream_head(const boost::beast::http::basic_fields<Allocator>& client, const forward_facts& facts,
@@ -56,5 +57,9 @@ bool is_hop_by_hop(std::string_view name) noexcept;
 
 // True for names starting with "x-ignite-" in any case.
 bool is_platform_header(std::string_view name) noexcept;
+
+// True for names holding '_': never forwarded to a pod, since CGI/WSGI-style frameworks
+// map '-' and '_' to the same variable (X_Ignite_Org would read as x-ignite-org).
+bool has_underscore(std::string_view name) noexcept;
 
 }  // namespace ignite::proxy

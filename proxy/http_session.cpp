@@ -13,6 +13,7 @@
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
@@ -27,6 +28,7 @@
 #include "proxy/header_rewriter.hpp"
 #include "proxy/request_context.hpp"
 #include "proxy/request_head_check.hpp"
+#include "proxy/traceparent.hpp"
 #include "proxy/worker.hpp"
 #include "routing/host.hpp"
 
@@ -86,6 +88,7 @@ http_session<Stream>::http_session(worker& owner, Stream stream)
   socket.set_option(tcp::no_delay(true), ec);
   auto peer = socket.remote_endpoint(ec);
   if (!ec) client_ip_ = peer.address().to_string();
+  if constexpr (client_stream<Stream>::is_tls) worker_.shared().tls_connections.fetch_add(1, std::memory_order_relaxed);
   worker_.attach(*this);
 }
 
@@ -93,13 +96,77 @@ template <class Stream>
 http_session<Stream>::~http_session() {
   // Count first: detach() may report the worker drained, and the server then reads the
   // count from another thread.
+  if constexpr (client_stream<Stream>::is_tls) worker_.shared().tls_connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.shared().connections.fetch_sub(1, std::memory_order_acq_rel);
   worker_.detach(*this);
 }
 
 template <class Stream>
 void http_session<Stream>::start() {
-  wait_for_request();
+  if constexpr (client_stream<Stream>::is_tls)
+    handshake();
+  else
+    wait_for_request();
+}
+
+// ---- the TLS handshake --------------------------------------------------------------------
+
+template <class Stream>
+void http_session<Stream>::tls_state::on_server_name(std::string_view name, bool) {
+  server_name = name;
+  if (owner) owner->prewarm(name);
+}
+
+// Under its own timeout: a handshake trickled in byte by byte holds a connection slot.
+template <class Stream>
+void http_session<Stream>::handshake() {
+  if constexpr (client_stream<Stream>::is_tls) {
+    tls_.owner = &worker_;
+    tls_.certificates = worker_.certificates();  // the set stream_ was made from, kept alive
+    // Near max_connections a handshake gets the overload wait too (worker.cpp).
+    auto timeout = worker_.snapshot()->limits().tls_handshake_timeout;
+    if (worker_.overloaded()) timeout = std::min<std::chrono::milliseconds>(timeout, deadlines::k_overloaded_wait);
+    set_deadline(clock::now() + timeout);
+    handshaking_ = true;
+    certificate_set::listen(stream_.native_handle(), &tls_);
+    stream_.async_handshake(net::ssl::stream_base::server,
+                            [self = this->shared_from_this()](boost::system::error_code ec) {
+                              certificate_set::listen(self->stream_.native_handle(), nullptr);
+                              self->handshaking_ = false;
+                              self->tls_.certificates.reset();
+                              auto& stats = self->worker_.stats();
+                              if (ec) {
+                                auto why = tls_failure::other;  // the connection closed or reset mid-handshake
+                                if (self->timed_out_)
+                                  why = tls_failure::timeout;
+                                else if (self->tls_.refused != tls_failure::none)
+                                  why = self->tls_.refused;
+                                else if (ec.category() == net::error::get_ssl_category())
+                                  why = tls_failure::protocol;
+                                worker_stats::bump(stats.tls_handshake_failures[static_cast<std::size_t>(why)]);
+                                return self->close();
+                              }
+                              worker_stats::bump(stats.tls_handshakes);
+                              if (self->closed_ || self->worker_.draining()) return self->close();
+                              self->wait_for_request();
+                            });
+  }
+}
+
+// The request's Host must name the app its TLS server name named: a connection set up
+// for one app's certificate is not reused for another's (RFC 9110, 421).
+template <class Stream>
+request_error http_session<Stream>::check_server_name(const request_context& x) const {
+  if constexpr (client_stream<Stream>::is_tls) {
+    if (tls_.server_name.empty()) return {};  // no SNI: the default certificate served it
+    auto sni = routing::label_of_host(tls_.server_name, x.snapshot->table().domain());
+    auto host = routing::label_of_host(x.host, x.snapshot->table().domain());
+    if (!sni || !host || sni->view() != host->view())
+      return request_error::from_client(proxy_error::misdirected_request,
+                                        "this connection's TLS server name is for another host; open a new "
+                                        "connection for this one");
+  }
+  return {};
 }
 
 template <class Stream>
@@ -108,6 +175,22 @@ void http_session<Stream>::on_drain() {
     boost::system::error_code ignored;
     client_stream<Stream>::socket(stream_).cancel(ignored);
   }
+}
+
+template <class Stream>
+void http_session<Stream>::on_overload() {
+  if (idle_ || reading_head_ || handshaking_) set_deadline(deadlines::overloaded(clock::now(), deadline_));
+}
+
+template <class Stream>
+bool http_session<Stream>::try_evict() {
+  if (!idle_) return false;
+  // Parked, but a request may already sit in the socket, its wake-up not yet run: that
+  // connection is about to be used, not idle.
+  boost::system::error_code ec;
+  if (client_stream<Stream>::socket(stream_).available(ec) > 0 || ec) return false;
+  on_drain();  // cancels the wait: the session closes from its handler
+  return true;
 }
 
 template <class Stream>
@@ -168,9 +251,11 @@ void http_session<Stream>::on_watch(unsigned generation) {
 template <class Stream>
 void http_session<Stream>::wait_for_request() {
   idle_ = true;
-  set_deadline(deadlines::next_request(clock::now(), served_any_, worker_.snapshot()->limits()));
+  worker_.park(*this);
+  set_deadline(deadlines::next_request(clock::now(), served_any_, worker_.snapshot()->limits(), worker_.overloaded()));
   auto resume = [self = this->shared_from_this()](boost::system::error_code ec) {
     self->idle_ = false;
+    self->worker_.unpark(*self);
     if (ec || self->closed_ || self->worker_.draining()) return self->close();
     net::co_spawn(client_stream<Stream>::socket(self->stream_).get_executor(), self->serve_requests(self),
                   net::detached);
@@ -205,7 +290,14 @@ void http_session<Stream>::close() {
   closed_ = true;
   boost::system::error_code ignored;
   auto& socket = client_stream<Stream>::socket(stream_);
-  socket.shutdown(tcp::socket::shutdown_send, ignored);
+  if (reset_on_close_) {
+    // A client that stopped reading would keep the unsent answer in the kernel, as an
+    // orphaned socket, for minutes after the close: a reset frees it now (nginx's
+    // reset_timedout_connection).
+    socket.set_option(net::socket_base::linger(true, 0), ignored);
+  } else {
+    socket.shutdown(tcp::socket::shutdown_send, ignored);
+  }
   socket.close(ignored);
   timer_.cancel();
 }
@@ -284,9 +376,14 @@ net::awaitable<bool> http_session<Stream>::serve() {
 template <class Stream>
 net::awaitable<request_error> http_session<Stream>::read_head(request_context& x) {
   const auto& limits = x.snapshot->limits();
-  set_deadline(deadlines::head(x.start, limits));
+  set_deadline(deadlines::head(x.start, limits, worker_.overloaded()));
   std::size_t scanned = 0;
   x.bytes_in = buffer_.size();
+  reading_head_ = true;
+  struct head_done {
+    bool& flag;
+    ~head_done() { flag = false; }
+  } done{reading_head_};
   for (;;) {
     if ((x.head_size = find_head_end(view(buffer_), scanned))) break;
     if (buffer_.size() >= limits.max_header_bytes) co_return request_error::from_client(proxy_error::headers_too_large);
@@ -314,6 +411,8 @@ request_error http_session<Stream>::check_head(request_context& x) {
   const auto& limits = x.snapshot->limits();
   x.facts = check_request_head(view(buffer_).substr(0, x.head_size));
   if (x.facts.error != proxy_error::none) return request_error::from_client(x.facts.error, std::string(x.facts.why));
+  if (x.facts.underscore_fields)
+    worker_stats::bump(worker_.stats().underscore_fields_dropped, x.facts.underscore_fields);
   auto& parser =
       x.parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
   parser.eager(false);
@@ -351,6 +450,7 @@ request_error http_session<Stream>::route(request_context& x) {
   x.app = label ? x.snapshot->table().find(label->view()) : nullptr;
   if (!x.app) return request_error::from_client(proxy_error::app_not_found);
   x.version = x.app->active;
+  if (auto e = check_server_name(x)) return e;
   if (req.method() != http::verb::post) return request_error::from_client(proxy_error::method_not_allowed);
   if (target->path != "/") return request_error::from_client(proxy_error::path_not_found);
   // The body limit is checked after routing: an unknown host or path is a 404 whatever
@@ -391,6 +491,9 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
   // count against the head's limits instead, and are then dropped.
   std::optional<chunked_decoder> chunks;
   std::uint64_t length = 0;
+  // The minimum body rate counts from here, over what is read from here on.
+  const auto body_start = clock::now();
+  std::uint64_t received = buffer_.size();
   if (x.facts.chunked) {
     chunks.emplace(chunked_decoder::limits{
         .max_chunk_line = k_max_chunk_line,
@@ -408,7 +511,9 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         std::string_view data;
         auto status = chunks->next(view(buffer_), used, data);
         buffer_.consume(used);
-        if (chunks->wire_bytes() > limits.max_body_bytes) co_return body_too_large(limits);
+        // A chunk that would take the body over the limit is refused when announced,
+        // not after the client has sent (and the proxy buffered) most of it.
+        if (chunks->announced_bytes() > limits.max_body_bytes) co_return body_too_large(limits);
         if (status == chunked_decoder::status::data) {
           x.body.append(data);
           continue;
@@ -435,12 +540,21 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         co_return request_error{};
       }
     }
-    set_deadline(deadlines::body_read(clock::now(), x.start, limits));
+    const auto now = clock::now();
+    set_deadline(deadlines::body_read(now, x.start, body_start, received, limits));
+    // Which rule set that deadline: the minimum rate is counted apart in /metrics.
+    const bool rate_bound = deadlines::body_rate_bound(now, x.start, body_start, received, limits);
     auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(k_body_read_size), k_use);
     buffer_.commit(n);
     x.bytes_in += n;
+    received += n;
     if (!ec) continue;
-    if (timed_out_) co_return request_error::from_client(proxy_error::request_timeout);
+    if (timed_out_) {
+      x.body_too_slow = rate_bound;
+      co_return request_error::from_client(
+          proxy_error::request_timeout,
+          rate_bound ? "the request body arrived slower than client_body_min_rate_bytes_per_s" : std::string());
+    }
     co_return request_error::from_client(proxy_error::client_closed, "the client went away mid-body");
   }
 }
@@ -479,6 +593,7 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   facts.proto = client_stream<Stream>::proto;
   facts.query = x.target.query;
   write_upstream_head(x.parser->get(), facts, x.body.size(), head);
+  x.upstream_start = clock::now();
   if (auto e = co_await up.send_request(head, x.body)) co_return e;
   if (auto e = co_await up.read_response_head()) co_return e;
   co_return co_await relay_response(x);
@@ -563,7 +678,13 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
       e = up.take_body(piece);
     else
       e = co_await up.read_body(piece);
-    if (e) co_return e;
+    if (e) {
+      x.cut_cause = closed_                                   ? "shutdown"
+                    : e.kind == proxy_error::upstream_timeout ? "request_timeout"
+                    : e.kind == proxy_error::client_closed    ? "client_closed"
+                                                              : "pod_failed";
+      co_return e;
+    }
     std::size_t count = 0;
     if (!x.response_started) out[count++] = net::buffer(head);
     for (std::size_t i = 0; i < piece.count; ++i) {
@@ -583,10 +704,31 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
     if (piece.done && framing == client_framing::chunked) out[count++] = net::buffer(k_last_chunk);
     if (count > 0) {
       auto buffers = std::span(out.data(), count);
-      auto [ec, n] = co_await net::async_write(stream_, buffers, k_use);
-      if (ec) co_return request_error::from_client(proxy_error::client_closed, "the client stopped taking the answer");
+      // Part of a write may reach the client even if it fails: from here on, no error
+      // answer may follow, only a cut.
       x.response_started = true;
+      const auto now = clock::now();
+      set_deadline(deadlines::send(now, x.start, x.snapshot->limits()));
+      auto [ec, n] = co_await net::async_write(stream_, buffers, k_use);
       x.bytes_out += n;
+      if (ec) {
+        // Not answered either way: the proxy closes a client that stopped reading as if
+        // it had gone, and the pod's connection with it (never pooled half-read).
+        const bool send_timeout = timed_out_ && deadlines::send_timeout_bound(now, x.start, x.snapshot->limits());
+        x.cut_cause = send_timeout ? "client_send_timeout"
+                      : timed_out_ ? "request_timeout"
+                      : closed_    ? "shutdown"
+                                   : "client_closed";
+        if (send_timeout) worker_stats::bump(worker_.stats().send_timeouts);
+        reset_on_close_ = timed_out_;
+        co_return request_error::from_client(
+            proxy_error::client_closed, send_timeout ? "the client took none of the answer for client_send_timeout_ms"
+                                        : timed_out_ ? "the client was still taking the answer at request_timeout_ms"
+                                                     : "the client stopped taking the answer");
+      }
+      // Back to the answer's deadline for the next read from the pod (a later deadline
+      // costs no timer operation).
+      set_deadline(deadlines::answer(x.start, x.snapshot->limits()));
     }
     if (piece.done) break;
   }
@@ -628,22 +770,42 @@ net::awaitable<void> http_session<Stream>::reply_error(request_context& x) {
 template <class Stream>
 void http_session<Stream>::finish(request_context& x) {
   if (x.error) {
-    worker_stats::bump(worker_.stats().errors[static_cast<std::size_t>(x.error.kind)]);
+    // A body under the minimum rate is counted by its limit, not with the other 408s.
+    auto& stats = worker_.stats();
+    worker_stats::bump(x.body_too_slow ? stats.body_min_rate_timeouts
+                                       : stats.errors[static_cast<std::size_t>(x.error.kind)]);
     if (!x.status) x.status = row_of(x.error.kind).status;
   }
   worker_stats::bump(worker_.stats().requests);
+  const auto now = clock::now();
   request_record r;
   r.execution_id = x.id.view();
-  if (x.app) {
-    r.app_id = x.app->id;
-    r.version = x.version->version_text;
-  }
+  if (x.app) r.app_id = x.app->id;
+  if (x.version) r.version = x.version->version_text;
   r.status = x.status;
-  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - x.start);
+  r.duration = std::chrono::duration_cast<std::chrono::microseconds>(now - x.start);
+  if (x.upstream_start != clock::time_point{})
+    r.upstream_duration = std::chrono::duration_cast<std::chrono::microseconds>(now - x.upstream_start);
+  // Counted here, once per request, into this worker's own slice: labelled by app only
+  // for a configured app, never by what a client wrote.
+  if (x.version)
+    x.snapshot->counters(*x.version)->count(worker_.index(), x.status, r.duration, r.upstream_duration);
+  else
+    worker_stats::bump(worker_.stats().unmatched[version_counters::code_slot(x.status)]);
+  if (x.parser && x.parser->is_header_done()) {
+    const auto& req = x.parser->get();
+    r.method = req.method_string();
+    if (auto tp = req.find("traceparent"); tp != req.end()) r.trace_id = trace_id_of(tp->value());
+  }
+  r.bytes_in = x.bytes_in;
+  r.bytes_out = x.bytes_out;
+  r.client = client_ip_;
+  if constexpr (client_stream<Stream>::is_tls) r.tls_version = client_stream<Stream>::tls_version(stream_);
   r.error = x.error.kind;
   r.source = x.error.source;
   r.error_detail = x.error.detail.empty() ? std::string_view(x.error.message) : std::string_view(x.error.detail);
   r.cut = x.error && x.response_started;
+  if (r.cut) r.cut_cause = x.cut_cause.empty() ? std::string_view("proxy_error") : x.cut_cause;
   r.cold_start = x.cold_start;
   worker_.log().request(r);
 }

@@ -14,10 +14,14 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <type_traits>
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 
+#include "proxy/certificate_set.hpp"
+#include "proxy/client_stream.hpp"
 #include "proxy/io_types.hpp"
 #include "proxy/request_error.hpp"
 #include "proxy/upstream_exchange.hpp"
@@ -36,10 +40,22 @@ class session_base {
   virtual void on_drain() = 0;
   // Worker thread. Closes the connection and aborts any request in flight.
   virtual void force_close() = 0;
+  // Worker thread, the proxy is near max_connections: a connection waiting for a request
+  // head (idle, part-way through one, or in its TLS handshake) gets at most
+  // deadlines::k_overloaded_wait more.
+  virtual void on_overload() = 0;
+  // Worker thread, the overload manager wants a slot: closes the connection if it is
+  // parked with no request waiting on its socket, and says whether it did.
+  virtual bool try_evict() = 0;
 
  private:
   friend class worker;
   std::size_t registry_index_ = 0;  // in worker::sessions_
+  // Parked between requests: a link in the worker's idle list, oldest first, which the
+  // overload manager closes from the front.
+  session_base* idle_prev_ = nullptr;
+  session_base* idle_next_ = nullptr;
+  bool in_idle_list_ = false;
 };
 
 template <class Stream>
@@ -49,14 +65,17 @@ class http_session final : public session_base,
  public:
   using clock = std::chrono::steady_clock;
 
-  // `stream` is connected (and, for TLS, past its handshake).
+  // `stream` is connected; over TLS, start() runs the handshake first.
   http_session(worker& owner, Stream stream);
   ~http_session() override;
 
-  // Worker thread. Starts waiting for the first request; the pending wait owns the session.
+  // Worker thread. Starts waiting for the first request (over TLS, after the handshake);
+  // the pending wait owns the session.
   void start();
   void on_drain() override;
   void force_close() override;
+  void on_overload() override;
+  bool try_evict() override;
 
   // watchdog: the deadline of the step in progress. Worker thread.
   void set_deadline(clock::time_point deadline) override;
@@ -80,12 +99,27 @@ class http_session final : public session_base,
   boost::asio::awaitable<void> reply_error(request_context& x);
   void finish(request_context& x);
 
+  void handshake();
+  request_error check_server_name(const request_context& x) const;
   void close();
   void watch();
   void on_watch(unsigned generation);
 
+  // What a TLS connection learns in its handshake: the server name it asked for (the
+  // Host check, 421) and, while it runs, its certificates and why it was refused.
+  struct tls_state final : sni_listener {
+    worker* owner = nullptr;
+    std::string server_name;
+    std::shared_ptr<const certificate_set> certificates;  // during the handshake
+    tls_failure refused = tls_failure::none;
+    void on_server_name(std::string_view name, bool known) override;
+    void on_refused(tls_failure why) override { refused = why; }
+  };
+  struct no_tls_state {};
+
   worker& worker_;
   Stream stream_;
+  [[no_unique_address]] std::conditional_t<client_stream<Stream>::is_tls, tls_state, no_tls_state> tls_;
   steady_timer timer_;
   boost::beast::flat_buffer buffer_;  // client bytes not yet parsed; released when idle
   std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)
@@ -98,6 +132,9 @@ class http_session final : public session_base,
   bool closed_ = false;
   bool served_any_ = false;
   bool watching_client_ = false;  // a wait for the client's close runs during forward
+  bool reading_head_ = false;     // in read_head: its deadline shrinks under overload
+  bool handshaking_ = false;      // in the TLS handshake: so does its deadline
+  bool reset_on_close_ = false;   // the client stopped reading: close with a reset
 };
 
 }  // namespace ignite::proxy

@@ -52,10 +52,13 @@ struct request_context {
   // read_body
   std::string body;  // de-chunked
   bool body_done = false;
+  bool body_too_slow = false;  // the 408 came from client_body_min_rate, not a stalled read
   std::uint64_t bytes_in = 0;  // head and body as received
   // forward
   std::optional<upstream_exchange> upstream;
-  bool response_started = false;  // bytes of the answer went to the client
+  clock::time_point upstream_start;  // the request was sent to the pod; epoch: it never was
+  bool response_started = false;     // bytes of the answer went to the client
+  std::string_view cut_cause;        // static text: why an answer that began was cut off
   std::uint64_t bytes_out = 0;
   // finish
   request_error error;

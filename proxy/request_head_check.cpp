@@ -108,6 +108,7 @@ head_facts check_request_head(std::string_view head) noexcept {
     if (field.error != proxy_error::none) return fail(field.error, field.why);
     auto name = field.name;
     auto value = field.value;
+    if (std::memchr(name.data(), '_', name.size())) ++facts.underscore_fields;
     if (iequals(name, "content-length")) {
       if (++content_lengths > 1) return fail(proxy_error::bad_request, "more than one Content-Length");
       if (value.empty()) return fail(proxy_error::bad_request, "invalid Content-Length");

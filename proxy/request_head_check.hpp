@@ -43,6 +43,9 @@ struct head_facts {
   bool http10 = false;
   unsigned host_count = 0;
   unsigned fields = 0;
+  // Fields whose name holds '_': never forwarded (write_upstream_head), because CGI-style
+  // frameworks read X_Forwarded_For as X-Forwarded-For (nginx drops them too).
+  unsigned underscore_fields = 0;
 };
 
 // Checks a complete head (request line, fields, blank line) for framing and size rules.

@@ -4,8 +4,17 @@
 
 namespace ignite::proxy {
 
-route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_registry& pools)
-    : table_(cfg), limits_(cfg.limits), pools_(table_.version_count()) {
+namespace {
+// Without a registry, any thread may count: the most workers a config allows, and one.
+constexpr std::size_t k_any_writer = 257;
+}  // namespace
+
+route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_registry& pools, counter_registry* counters)
+    : table_(cfg),
+      limits_(cfg.limits),
+      prewarm_on_sni_(cfg.tls.prewarm_on_sni),
+      pools_(table_.version_count()),
+      counters_(table_.version_count()) {
   for (const auto& app : table_.apps()) {
     const auto& v = *app->active;
     coldstart::pod_spec spec;
@@ -33,6 +42,8 @@ route_snapshot::route_snapshot(const routing::config& cfg, coldstart::pool_regis
     settings.max_held_requests = limits_.max_held_requests;
     settings.cold_start_timeout = limits_.cold_start_timeout;
     pools_[v.slot] = pools.use(spec, v.spec->endpoints, settings);
+    counters_[v.slot] = counters ? counters->use(app->id, v.version_text)
+                                 : std::make_shared<version_counters>(app->id, v.version_text, k_any_writer);
   }
 }
 

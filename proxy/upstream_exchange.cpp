@@ -77,8 +77,11 @@ void upstream_exchange::cancel(cancel_reason why) {
   cancelled_ = why;
   if (held_) held_->wake().cancel();
   if (connect_waiter_) connect_waiter_->wake.cancel();
+  // Closed, not only cancelled: a cancel finds nothing to abort when it lands between two
+  // operations (a write's completion queued, the next read not yet started), and that read
+  // would then wait for the pod forever. On a closed socket it fails at once.
   boost::system::error_code ignored;
-  if (conn_) conn_->socket.cancel(ignored);
+  if (conn_) conn_->socket.close(ignored);
 }
 
 void upstream_exchange::drop_connection() {
@@ -262,6 +265,9 @@ net::awaitable<request_error> upstream_exchange::read_response_head() {
     auto& p = response_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(arena_)));
     p.eager(false);
     p.header_limit(static_cast<std::uint32_t>(k_max_response_head_bytes));
+    // Beast refuses a Content-Length over its own body limit (8 MiB) while parsing the
+    // head; the body streams through the relay buffer, never into Beast.
+    p.body_limit(boost::none);
     boost::system::error_code ec;
     auto used = p.put(net::buffer(buffer.data().data(), head_size), ec);
     if (ec || !p.is_header_done())

@@ -103,7 +103,8 @@ limits parse_limits(const json& j, const std::string& path) {
   only_keys(j, path,
             {"max_header_bytes", "max_body_bytes", "client_header_timeout_ms", "client_idle_timeout_ms",
              "upstream_connect_timeout_ms", "request_timeout_ms", "cold_start_timeout_ms", "max_held_requests",
-             "max_connections", "drain_timeout_ms"});
+             "max_connections", "drain_timeout_ms", "tls_handshake_timeout_ms", "client_body_min_rate_bytes_per_s",
+             "client_send_timeout_ms"});
   limits l;
   auto size = [&](const char* key, std::size_t& out, std::uint64_t min, std::uint64_t max) {
     if (j.contains(key)) out = unsigned_at(j[key], join(path, key), min, max);
@@ -121,6 +122,9 @@ limits parse_limits(const json& j, const std::string& path) {
   size("max_held_requests", l.max_held_requests, 0, 1 << 24);
   size("max_connections", l.max_connections, 1, 1 << 24);
   duration("drain_timeout_ms", l.drain_timeout, 0);
+  size("client_body_min_rate_bytes_per_s", l.client_body_min_rate, 0, 1ull << 30);
+  duration("client_send_timeout_ms", l.client_send_timeout);
+  duration("tls_handshake_timeout_ms", l.tls_handshake_timeout);
   return l;
 }
 
@@ -286,7 +290,7 @@ config parse_config(const json& j) {
   if (!j.is_object()) throw config_error("", "the config must be a JSON object");
   only_keys(j, "",
             {"domain", "listen", "threads", "tls", "admin_token_env", "state_file", "secrets_key_file", "limits",
-             "containers", "apps"});
+             "containers", "log", "apps"});
   config c;
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
@@ -303,25 +307,39 @@ config parse_config(const json& j) {
   if (j.contains("threads")) c.threads = unsigned_at(j["threads"], "threads", 0, 256);
   if (j.contains("tls")) {
     const auto& t = object_at(j["tls"], "tls");
-    only_keys(t, "tls", {"certificates"});
+    only_keys(t, "tls", {"certificates", "ticket_key_rotation_ms", "prewarm_on_sni"});
     if (t.contains("certificates")) {
       const auto& certs = t["certificates"];
       if (!certs.is_array()) throw config_error("tls.certificates", "must be an array");
+      bool have_default = false;
       for (std::size_t i = 0; i < certs.size(); ++i) {
         auto path = index("tls.certificates", i);
         object_at(certs[i], path);
-        only_keys(certs[i], path, {"cert_file", "key_file"});
+        only_keys(certs[i], path, {"cert_file", "key_file", "default"});
         tls_certificate cert;
         for (const char* key : {"cert_file", "key_file"}) {
           if (!certs[i].contains(key)) throw config_error(join(path, key), "is required");
           (std::string(key) == "cert_file" ? cert.cert_file : cert.key_file) =
               string_at(certs[i][key], join(path, key));
         }
-        c.certificates.push_back(std::move(cert));
+        if (certs[i].contains("default")) {
+          if (!certs[i]["default"].is_boolean()) throw config_error(join(path, "default"), "must be true or false");
+          cert.is_default = certs[i]["default"].get<bool>();
+          if (cert.is_default && have_default)
+            throw config_error(join(path, "default"), "only one certificate may be the default");
+          have_default |= cert.is_default;
+        }
+        c.tls.certificates.push_back(std::move(cert));
       }
     }
+    if (t.contains("ticket_key_rotation_ms"))
+      c.tls.ticket_key_rotation = ms_at(t["ticket_key_rotation_ms"], "tls.ticket_key_rotation_ms", 1000);
+    if (t.contains("prewarm_on_sni")) {
+      if (!t["prewarm_on_sni"].is_boolean()) throw config_error("tls.prewarm_on_sni", "must be true or false");
+      c.tls.prewarm_on_sni = t["prewarm_on_sni"].get<bool>();
+    }
   }
-  if (c.listen.https && c.certificates.empty())
+  if (c.listen.https && c.tls.certificates.empty())
     throw config_error("tls.certificates", "listen.https needs at least one certificate");
   if (j.contains("admin_token_env")) c.admin_token_env = string_at(j["admin_token_env"], "admin_token_env");
   if (j.contains("state_file")) c.state_file = string_at(j["state_file"], "state_file");
@@ -329,6 +347,18 @@ config parse_config(const json& j) {
   if (j.contains("secrets_key_file")) c.secrets_key_file = string_at(j["secrets_key_file"], "secrets_key_file");
   if (j.contains("limits")) c.limits = parse_limits(j["limits"], "limits");
   if (j.contains("containers")) c.containers = parse_containers(j["containers"], "containers");
+  if (j.contains("log")) {
+    const auto& l = object_at(j["log"], "log");
+    only_keys(l, "log", {"access_file", "access_stderr"});
+    if (l.contains("access_file")) {
+      c.log.access_file = string_at(l["access_file"], "log.access_file");
+      if (c.log.access_file.empty()) throw config_error("log.access_file", "must not be empty (omit it for no file)");
+    }
+    if (l.contains("access_stderr")) {
+      if (!l["access_stderr"].is_boolean()) throw config_error("log.access_stderr", "must be true or false");
+      c.log.access_stderr = l["access_stderr"].get<bool>();
+    }
+  }
   if (j.contains("apps")) {
     const auto& apps = j["apps"];
     if (!apps.is_array()) throw config_error("apps", "must be an array");

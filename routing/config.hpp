@@ -31,6 +31,13 @@ struct limits {
   std::size_t max_held_requests = 1000;
   std::size_t max_connections = 10000;
   milliseconds drain_timeout{30000};
+  // A request body must arrive at this average rate once client_header_timeout has
+  // passed since the head (Apache mod_reqtimeout's MinRate); 0: no minimum rate.
+  std::size_t client_body_min_rate = 500;  // bytes per second
+  // Each write of an answer to the client must complete within this (nginx's
+  // send_timeout): a client that stops reading frees its connection and the pod's.
+  milliseconds client_send_timeout{60000};
+  milliseconds tls_handshake_timeout{10000};
 };
 
 // How image versions run (podman).
@@ -83,20 +90,37 @@ struct listen_spec {
 };
 
 struct tls_certificate {
-  std::string cert_file;
-  std::string key_file;
+  std::string cert_file;    // PEM: the certificate, then its chain
+  std::string key_file;     // PEM private key
+  bool is_default = false;  // served to a ClientHello without SNI or with an unknown name
+};
+
+struct tls_spec {
+  std::vector<tls_certificate> certificates;
+  // A session ticket key encrypts tickets for this long, then decrypts for as long again.
+  milliseconds ticket_key_rotation{43200000};
+  // Start a cold app's pod when a ClientHello's SNI names it, before the request comes.
+  bool prewarm_on_sni = true;
+};
+
+// Where the access log (one JSON line per request) goes. Lifecycle events always go to
+// stderr.
+struct log_spec {
+  std::string access_file;    // empty: no file; reopened on SIGUSR1 (logrotate)
+  bool access_stderr = true;  // request lines on stderr too
 };
 
 struct config {
   std::string domain = "ignite.dodil.cloud";
   listen_spec listen;
   unsigned threads = 0;  // 0: one per core
-  std::vector<tls_certificate> certificates;
+  tls_spec tls;
   std::string admin_token_env = "IGNITE_ADMIN_TOKEN";
   std::string state_file = "var/state.db";  // SQLite: apps, versions, secrets, tokens
   std::string secrets_key_file;             // empty: secrets.key beside state_file
   routing::limits limits;
   containers_spec containers;
+  log_spec log;
   std::vector<app_spec> apps;
 };
 

@@ -163,21 +163,10 @@ void proxy_process::reap() {
   changed_.notify_all();
 }
 
-std::optional<std::uint16_t> proxy_process::wait_admin_listening(std::chrono::milliseconds cap) {
+std::optional<std::uint16_t> proxy_process::wait_listener(std::string_view listener, std::chrono::milliseconds cap) {
   const auto line = wait_for_line(
-      [](const nlohmann::json& j) {
-        return j.value("event", "") == "listening" && j.value("listener", "") == "admin" && j.contains("address");
-      },
-      cap);
-  if (!line) return std::nullopt;
-  const std::string address = (*line)["address"];
-  return static_cast<std::uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
-}
-
-std::optional<std::uint16_t> proxy_process::wait_listening(std::chrono::milliseconds cap) {
-  const auto line = wait_for_line(
-      [](const nlohmann::json& j) {
-        return j.value("event", "") == "listening" && j.value("listener", "") == "http" && j.contains("address") &&
+      [listener](const nlohmann::json& j) {
+        return j.value("event", "") == "listening" && j.value("listener", "") == listener && j.contains("address") &&
                j["address"].is_string();
       },
       cap);
@@ -186,11 +175,20 @@ std::optional<std::uint16_t> proxy_process::wait_listening(std::chrono::millisec
   const auto colon = address.rfind(':');
   if (colon == std::string::npos) return std::nullopt;
   try {
-    port_ = static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)));
+    return static_cast<std::uint16_t>(std::stoul(address.substr(colon + 1)));
   } catch (const std::exception&) {
     return std::nullopt;
   }
-  return port_;
+}
+
+std::optional<std::uint16_t> proxy_process::wait_admin_listening(std::chrono::milliseconds cap) {
+  return wait_listener("admin", cap);
+}
+
+std::optional<std::uint16_t> proxy_process::wait_listening(std::chrono::milliseconds cap) {
+  auto port = wait_listener("http", cap);
+  if (port) port_ = *port;
+  return port;
 }
 
 std::optional<nlohmann::json> proxy_process::wait_for_line(const line_predicate& pred, std::chrono::milliseconds cap,

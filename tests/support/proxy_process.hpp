@@ -44,6 +44,10 @@ class proxy_process {
   std::optional<std::uint16_t> wait_listening(std::chrono::milliseconds cap = std::chrono::seconds(10));
   // The port learnt by wait_listening() (0 before).
   std::uint16_t port() const { return port_; }
+  // Waits for the listening line of `listener` ("http", "https", "admin") and returns its
+  // port; nullopt as for wait_listening().
+  std::optional<std::uint16_t> wait_listener(std::string_view listener,
+                                             std::chrono::milliseconds cap = std::chrono::seconds(10));
   // Waits for the admin listener's listening line and returns its port.
   std::optional<std::uint16_t> wait_admin_listening(std::chrono::milliseconds cap = std::chrono::seconds(10));
   // The directory the config was written to (private to this process; removed with it).

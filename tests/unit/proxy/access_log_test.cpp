@@ -9,8 +9,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <string_view>
+#include <system_error>
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
@@ -229,10 +233,14 @@ TEST(access_log_format, cut_only_when_set) {
   ASSERT_FALSE(j.is_discarded());
   EXPECT_FALSE(j.contains("cut"));
 
+  EXPECT_FALSE(j.contains("cut_cause"));
+
   r.cut = true;
+  r.cut_cause = "pod_failed";
   j = parsed(r);
   ASSERT_FALSE(j.is_discarded());
   EXPECT_EQ(j.at("cut"), true);
+  EXPECT_EQ(j.at("cut_cause"), "pod_failed");
 }
 
 TEST(access_log_format, no_error_detail_when_empty) {
@@ -289,6 +297,68 @@ TEST(access_log_format, error_detail_with_invalid_utf8_still_makes_a_json_line) 
 }
 
 // --- request/flush: the buffer --------------------------------------------------------
+
+TEST(access_log_format, carries_method_bytes_client_tls_and_trace) {
+  auto r = answered_record();
+  r.method = "POST";
+  r.upstream_duration = 1001us;
+  r.bytes_in = 321;
+  r.bytes_out = 654;
+  r.client = "192.0.2.7";
+  r.tls_version = "TLSv1.3";
+  r.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  auto j = parsed(r);
+  EXPECT_EQ(j["method"], "POST");
+  EXPECT_EQ(j["upstream_ms"], 1.001);
+  EXPECT_EQ(j["bytes_in"], 321);
+  EXPECT_EQ(j["bytes_out"], 654);
+  EXPECT_EQ(j["client"], "192.0.2.7");
+  EXPECT_EQ(j["tls_version"], "TLSv1.3");
+  EXPECT_EQ(j["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+}
+
+TEST(access_log_format, optional_fields_are_left_out_when_unknown) {
+  auto j = parsed(answered_record());
+  for (const char* key : {"method", "upstream_ms", "client", "tls_version", "trace_id"})
+    EXPECT_FALSE(j.contains(key)) << key;
+  EXPECT_EQ(j["bytes_in"], 0);
+}
+
+TEST(access_log_format, a_method_is_escaped) {
+  auto r = answered_record();
+  r.method = "PO\"ST";
+  EXPECT_EQ(parsed(r)["method"], "PO\"ST");
+}
+
+TEST(access_log_sink, writes_to_its_file_and_reopens_it_by_name) {
+  const auto dir = std::filesystem::temp_directory_path() / ("ignite-sink-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "access.log";
+  {
+    access_log_sink sink(file, false);
+    sink.write("one\n");
+    std::filesystem::rename(file, dir / "access.log.1");
+    sink.write("two\n");  // still the renamed file, as logrotate expects until the signal
+    EXPECT_EQ(sink.reopen(), "");
+    sink.write("three\n");
+  }
+  auto read = [](const std::filesystem::path& p) {
+    std::ifstream in(p);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_EQ(read(dir / "access.log.1"), "one\ntwo\n");
+  EXPECT_EQ(read(file), "three\n");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(access_log_sink, a_file_that_cannot_be_opened_is_an_error_naming_it) {
+  try {
+    access_log_sink sink("/nonexistent-dir/access.log", true);
+    ADD_FAILURE() << "opened";
+  } catch (const std::system_error& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent-dir/access.log"), std::string::npos) << e.what();
+  }
+}
 
 TEST(access_log_buffer, lines_wait_for_flush) {
   stderr_capture captured;

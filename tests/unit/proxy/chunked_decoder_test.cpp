@@ -92,6 +92,29 @@ TEST(chunked_decoder, counts_wire_bytes_with_framing_and_body_bytes_apart) {
   EXPECT_EQ(d.wire_bytes(), wire.size());
 }
 
+TEST(chunked_decoder, announces_a_chunk_before_its_data_arrives) {
+  chunked_decoder d(default_limits());
+  std::size_t used = 0;
+  std::string_view data;
+  EXPECT_EQ(d.announced_bytes(), 0u);
+  // "10000\r\n" (7 bytes) announces 65536 data bytes and their CRLF.
+  EXPECT_EQ(d.next("10000\r\nab", used, data), status::data);
+  EXPECT_EQ(d.wire_bytes(), 9u);
+  EXPECT_EQ(d.announced_bytes(), 7u + 65536u + 2u);
+  // The announcement never exceeds what the complete chunk consumes.
+  chunked_decoder whole(default_limits());
+  const std::string wire = "3\r\nabc\r\n";
+  std::size_t at = 0;
+  for (;;) {
+    auto s = whole.next(std::string_view(wire).substr(at), used, data);
+    at += used;
+    EXPECT_LE(whole.announced_bytes(), wire.size());
+    if (s != status::data) break;
+  }
+  EXPECT_EQ(whole.announced_bytes(), wire.size());
+  EXPECT_EQ(whole.wire_bytes(), wire.size());
+}
+
 TEST(chunked_decoder, trailer_fields_are_consumed_and_never_returned_as_data) {
   auto r = decode("2\r\nhi\r\n0\r\nAuthorization: Bearer smuggled\r\nCookie: a=b\r\n\r\n", 3);
   EXPECT_EQ(r.last, status::done);

@@ -122,6 +122,57 @@ TEST_F(http_session_test, a_body_that_stops_moving_gets_408) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 408u);
   EXPECT_EQ(pod_.request_count(), 0u);
+  // A stalled read, not a slow body: counted with the other 408s.
+  const auto& stats = h_->worker().stats();
+  EXPECT_TRUE(test::wait_until(
+      [&] { return stats.errors[static_cast<std::size_t>(proxy_error::request_timeout)].load() == 1; }, k_cap));
+  EXPECT_EQ(stats.body_min_rate_timeouts.load(), 0u);
+}
+
+TEST_F(http_session_test, header_fields_with_underscores_are_dropped_and_counted) {
+  start();
+  auto client = connect();
+  ASSERT_FALSE(client->send(post("hi", "X_Ignite_Org: evil\r\nTransfer_Encoding: chunked\r\nX-Kept: 1\r\n")));
+  auto r = client->read_response();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200u);
+  ASSERT_EQ(pod_.request_count(), 1u);
+  const auto got = pod_.requests()[0];
+  EXPECT_FALSE(got.headers.has("X_Ignite_Org"));
+  EXPECT_FALSE(got.headers.has("Transfer_Encoding"));
+  EXPECT_TRUE(got.headers.has("X-Kept"));
+  EXPECT_EQ(h_->worker().stats().underscore_fields_dropped.load(), 2u);
+}
+
+// The overload manager, counted: an idle connection closed to make room, then a fast
+// 503 once nothing idle is left; and the session it closed is gone.
+TEST_F(http_session_test, the_overload_manager_counts_what_it_closes_and_refuses) {
+  auto release = std::make_shared<test::gate>();
+  test::pod_reply held = test::pod_reply::text("done");
+  held.hold = release;
+  pod_.reply_with(held);
+  start({{"max_connections", 2}});
+  auto idle = connect();
+  ASSERT_TRUE(test::wait_until([&] { return h_->connections() == 1; }, k_cap));
+  auto busy = connect();  // 2 of 2: overloaded; the idle one makes room
+  ASSERT_TRUE(test::wait_until([&] { return h_->worker().stats().connections_evicted.load() == 1; }, k_cap));
+  EXPECT_TRUE(idle->read_until_closed().closed());
+  EXPECT_TRUE(test::wait_until([&] { return h_->connections() == 1; }, k_cap)) << "the evicted session lives on";
+  ASSERT_FALSE(busy->send(post("hold")));
+  ASSERT_TRUE(pod_.wait_for_requests(1, k_cap));
+  auto second_busy = connect();  // nothing idle: admitted up to the limit
+  ASSERT_FALSE(second_busy->send(post("hold")));
+  ASSERT_TRUE(pod_.wait_for_requests(2, k_cap));
+  auto refused = connect();
+  auto r = refused->read_response();
+  ASSERT_TRUE(r) << refused->last_error().message();
+  EXPECT_EQ(r->status, 503u);
+  EXPECT_EQ(h_->worker().stats().connections_rejected.load(), 1u);
+  // On at 2 of 2, off once the idle one was gone (1 of 2), on again with second_busy.
+  EXPECT_EQ(h_->worker().stats().overload_episodes.load(), 2u);
+  release->open();
+  EXPECT_TRUE(busy->read_response());
+  EXPECT_TRUE(second_busy->read_response());
 }
 
 TEST_F(http_session_test, drain_closes_idle_connections_and_lets_a_request_in_flight_finish) {

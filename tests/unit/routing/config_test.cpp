@@ -62,7 +62,7 @@ TEST(parse_config, empty_object_gives_every_default_of_the_design) {
   EXPECT_FALSE(c.listen.https.has_value());
   EXPECT_EQ(c.listen.admin.to_string(), "127.0.0.1:9090");
   EXPECT_EQ(c.threads, 0u);
-  EXPECT_TRUE(c.certificates.empty());
+  EXPECT_TRUE(c.tls.certificates.empty());
   EXPECT_EQ(c.admin_token_env, "IGNITE_ADMIN_TOKEN");
   EXPECT_EQ(c.state_file, "var/state.db");
   EXPECT_TRUE(c.apps.empty());
@@ -81,6 +81,8 @@ TEST(parse_config, limit_defaults_equal_the_design) {
   EXPECT_EQ(l.max_held_requests, 1000u);
   EXPECT_EQ(l.max_connections, 10000u);
   EXPECT_EQ(l.drain_timeout, 30000ms);
+  EXPECT_EQ(l.client_body_min_rate, 500u);
+  EXPECT_EQ(l.client_send_timeout, 60000ms);
 
   // An empty limits object changes nothing either.
   auto doc = minimal();
@@ -120,9 +122,9 @@ TEST(parse_config, the_design_example_is_accepted_as_written) {
   })");
   auto c = parse_config(doc);
   EXPECT_EQ(c.listen.https.value_or(common::host_port{}).to_string(), "127.0.0.1:8443");
-  ASSERT_EQ(c.certificates.size(), 1u);
-  EXPECT_EQ(c.certificates[0].cert_file, "c.pem");
-  EXPECT_EQ(c.certificates[0].key_file, "k.pem");
+  ASSERT_EQ(c.tls.certificates.size(), 1u);
+  EXPECT_EQ(c.tls.certificates[0].cert_file, "c.pem");
+  EXPECT_EQ(c.tls.certificates[0].key_file, "k.pem");
   ASSERT_EQ(c.apps.size(), 1u);
   EXPECT_EQ(c.apps[0].active_version, 1u);
 }
@@ -138,7 +140,9 @@ TEST(parse_config, limits_are_read) {
                    {"cold_start_timeout_ms", 9},
                    {"max_held_requests", 0},
                    {"max_connections", 3},
-                   {"drain_timeout_ms", 0}};
+                   {"drain_timeout_ms", 0},
+                   {"client_body_min_rate_bytes_per_s", 0},
+                   {"client_send_timeout_ms", 10}};
   auto l = parse_config(doc).limits;
   EXPECT_EQ(l.max_header_bytes, 8192u);
   EXPECT_EQ(l.max_body_bytes, 0u);
@@ -150,6 +154,8 @@ TEST(parse_config, limits_are_read) {
   EXPECT_EQ(l.max_held_requests, 0u);
   EXPECT_EQ(l.max_connections, 3u);
   EXPECT_EQ(l.drain_timeout, 0ms);
+  EXPECT_EQ(l.client_body_min_rate, 0u);
+  EXPECT_EQ(l.client_send_timeout, 10ms);
 }
 
 TEST(parse_config, domain_takes_any_dns_name) {
@@ -351,6 +357,31 @@ TEST(parse_config, containers_settings_are_read_and_checked) {
   EXPECT_EQ(field_of(doc), "containers.colour");
 }
 
+TEST(parse_config, the_access_log_goes_to_stderr_alone_by_default) {
+  auto c = parse_config(minimal());
+  EXPECT_TRUE(c.log.access_file.empty());
+  EXPECT_TRUE(c.log.access_stderr);
+}
+
+TEST(parse_config, log_settings_are_read_and_checked) {
+  auto doc = minimal();
+  doc["log"] = {{"access_file", "var/access.log"}, {"access_stderr", false}};
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.log.access_file, "var/access.log");
+  EXPECT_FALSE(c.log.access_stderr);
+
+  doc["log"] = {{"access_file", ""}};
+  EXPECT_EQ(field_of(doc), "log.access_file");
+  doc["log"] = {{"access_file", 3}};
+  EXPECT_EQ(field_of(doc), "log.access_file");
+  doc["log"] = {{"access_stderr", "no"}};
+  EXPECT_EQ(field_of(doc), "log.access_stderr");
+  doc["log"] = {{"acess_file", "x.log"}};
+  EXPECT_EQ(field_of(doc), "log.acess_file");
+  doc["log"] = "x.log";
+  EXPECT_EQ(field_of(doc), "log");
+}
+
 TEST(parse_config, a_version_network_is_for_images_only) {
   auto doc = minimal();
   doc["apps"][0]["versions"] =
@@ -454,8 +485,9 @@ TEST(parse_config, unknown_keys_are_named) {
 }
 
 TEST(parse_config, negative_limits_are_named) {
-  for (const char* key : {"max_body_bytes", "max_header_bytes", "request_timeout_ms", "drain_timeout_ms",
-                          "max_held_requests", "max_connections"}) {
+  for (const char* key :
+       {"max_body_bytes", "max_header_bytes", "request_timeout_ms", "drain_timeout_ms", "max_held_requests",
+        "max_connections", "client_body_min_rate_bytes_per_s", "client_send_timeout_ms"}) {
     auto doc = minimal();
     doc["limits"] = {{key, -1}};
     EXPECT_EQ(field_of(doc), std::string("limits.") + key) << key;
@@ -478,6 +510,10 @@ TEST(parse_config, out_of_range_limits_are_named) {
   EXPECT_EQ(field_of(doc), "limits.request_timeout_ms");
   doc["limits"] = {{"max_connections", 0}};
   EXPECT_EQ(field_of(doc), "limits.max_connections");
+  doc["limits"] = {{"client_send_timeout_ms", 0}};
+  EXPECT_EQ(field_of(doc), "limits.client_send_timeout_ms");
+  doc["limits"] = {{"client_body_min_rate_bytes_per_s", (1ull << 30) + 1}};
+  EXPECT_EQ(field_of(doc), "limits.client_body_min_rate_bytes_per_s");
 }
 
 TEST(parse_config, limits_must_be_an_object) {
@@ -524,13 +560,53 @@ TEST(parse_config, https_without_certificates_is_named) {
   doc["tls"] = {{"certificates", json::array({{{"cert_file", "c.pem"}, {"key_file", "k.pem"}}})}};
   auto c = parse_config(doc);
   EXPECT_EQ(c.listen.https.value_or(common::host_port{}).to_string(), "127.0.0.1:8443");
-  ASSERT_EQ(c.certificates.size(), 1u);
+  ASSERT_EQ(c.tls.certificates.size(), 1u);
 }
 
 TEST(parse_config, certificate_without_key_is_named) {
   auto doc = minimal();
   doc["tls"] = {{"certificates", json::array({{{"cert_file", "c.pem"}}})}};
   EXPECT_EQ(field_of(doc), "tls.certificates[0].key_file");
+}
+
+TEST(parse_config, tls_options_are_read_and_checked) {
+  auto doc = minimal();
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.tls.ticket_key_rotation, std::chrono::milliseconds(43200000));
+  EXPECT_TRUE(c.tls.prewarm_on_sni);
+  EXPECT_EQ(c.limits.tls_handshake_timeout, std::chrono::milliseconds(10000));
+
+  doc["tls"] = {{"certificates", json::array({{{"cert_file", "a.pem"}, {"key_file", "a.key"}},
+                                              {{"cert_file", "b.pem"}, {"key_file", "b.key"}, {"default", true}}})},
+                {"ticket_key_rotation_ms", 60000},
+                {"prewarm_on_sni", false}};
+  doc["limits"] = {{"tls_handshake_timeout_ms", 2500}};
+  c = parse_config(doc);
+  ASSERT_EQ(c.tls.certificates.size(), 2u);
+  EXPECT_FALSE(c.tls.certificates[0].is_default);
+  EXPECT_TRUE(c.tls.certificates[1].is_default);
+  EXPECT_EQ(c.tls.ticket_key_rotation, std::chrono::milliseconds(60000));
+  EXPECT_FALSE(c.tls.prewarm_on_sni);
+  EXPECT_EQ(c.limits.tls_handshake_timeout, std::chrono::milliseconds(2500));
+
+  auto two_defaults = doc;
+  two_defaults["tls"]["certificates"][0]["default"] = true;
+  EXPECT_EQ(field_of(two_defaults), "tls.certificates[1].default");
+  auto not_bool = doc;
+  not_bool["tls"]["certificates"][0]["default"] = "yes";
+  EXPECT_EQ(field_of(not_bool), "tls.certificates[0].default");
+  auto too_fast = doc;
+  too_fast["tls"]["ticket_key_rotation_ms"] = 10;
+  EXPECT_EQ(field_of(too_fast), "tls.ticket_key_rotation_ms");
+  auto prewarm = doc;
+  prewarm["tls"]["prewarm_on_sni"] = 1;
+  EXPECT_EQ(field_of(prewarm), "tls.prewarm_on_sni");
+  auto unknown = doc;
+  unknown["tls"]["session_cache"] = true;
+  EXPECT_EQ(field_of(unknown), "tls.session_cache");
+  auto zero = doc;
+  zero["limits"]["tls_handshake_timeout_ms"] = 0;
+  EXPECT_EQ(field_of(zero), "limits.tls_handshake_timeout_ms");
 }
 
 TEST(parse_config, bad_listen_address_is_named) {
