@@ -35,7 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   check(!cfg.domain.empty() && !cfg.state_file.empty());
-  check(!cfg.listen.https || !cfg.certificates.empty());
+  check(!cfg.listen.https || !cfg.tls.certificates.empty());
   check(cfg.limits.max_header_bytes >= 1024);
   const routing::route_table table(cfg);
   std::set<std::string> labels;
