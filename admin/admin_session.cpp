@@ -14,6 +14,7 @@
 #include <boost/beast/http/parser.hpp>
 
 #include "admin/admin_server.hpp"
+#include "admin/api_input.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "proxy/access_log.hpp"
@@ -334,15 +335,7 @@ admin_session::response admin_session::dispatch(request& r, const principal& p) 
   auto& plane = server_.plane();
   const auto& s = r.segments;
   const auto& m = r.method;
-  auto body = [&]() -> json {
-    if (r.body.empty()) return json::object();
-    try {
-      return json::parse(r.body);
-    } catch (const json::parse_error& e) {
-      // Only where: the parser's own message quotes the input, which may be a password.
-      throw api_error(400, "invalid_argument", "the body is not valid JSON (at byte " + std::to_string(e.byte) + ")");
-    }
-  };
+  auto body = [&]() -> json { return parse_body(r.body); };
   auto answer = [](const api_answer& a) { return json_response(a.status, a.body); };
   auto wrong_method = [](const char* allowed) {
     auto r = error_response(405, "method_not_allowed", std::string("use ") + allowed);
@@ -515,8 +508,17 @@ net::awaitable<admin_session::response> admin_session::invoke(request& r, const 
     out.headers.emplace_back(std::string(name), std::string(f.value()));
   }
   if (common::istarts_with(out.content_type, "application/json")) {
-    auto parsed = json::parse(answer_body, nullptr, false);
-    if (parsed.is_object()) {
+    // dump() recurses: an answer nested deeper than an API body may be passes through
+    // as the app wrote it, or the app could overflow this thread's stack.
+    bool deep = false;
+    auto parsed = json::parse(
+        answer_body,
+        [&deep](int depth, json::parse_event_t, json&) {
+          deep = deep || depth > static_cast<int>(k_max_body_depth);
+          return true;
+        },
+        false);
+    if (parsed.is_object() && !deep) {
       parsed["execution_id"] = execution_id.view();
       answer_body = parsed.dump(-1, ' ', false, json::error_handler_t::replace);
     }

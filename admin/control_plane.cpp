@@ -7,6 +7,7 @@
 #include <ctime>
 #include <unordered_map>
 
+#include "admin/api_input.hpp"
 #include "common/executable.hpp"
 #include "common/strings.hpp"
 #include "routing/image_ref.hpp"
@@ -20,11 +21,6 @@ using routing::operation;
 namespace {
 
 constexpr std::string_view k_token_prefix = "igt_";
-
-// The seed's words: a prebuilt image is final.
-constexpr const char* k_no_build =
-    "a prebuilt image (image_ref) has no build step: bake build arguments and the Dockerfile into the image "
-    "before you push it, or use the build-from-code path";
 
 api_error invalid(const std::string& message) { return api_error(400, "invalid_argument", message); }
 api_error not_found(const std::string& what) { return api_error(404, "not_found", what + " not found"); }
@@ -56,13 +52,6 @@ std::string version_key(const std::string& org, const std::string& name, unsigne
 std::string secret_key(const std::string& org, const std::string& name) { return "/secrets/" + org + "/" + name; }
 std::string token_key(const std::string& id) { return "/tokens/" + id; }
 
-void check_org_and_name(const std::string& org, const std::string& name) {
-  if (auto why = routing::check_name(org); !why.empty()) throw invalid("org: " + why);
-  if (auto why = routing::check_name(name); !why.empty()) throw invalid("name: " + why);
-  if (name.size() + 1 + org.size() > 63)
-    throw invalid("name: the host label \"" + name + "-" + org + "\" is longer than 63 characters");
-}
-
 // "org:name" → its parts, checked.
 std::pair<std::string, std::string> split_id(const std::string& id) {
   auto colon = id.find(':');
@@ -71,28 +60,6 @@ std::pair<std::string, std::string> split_id(const std::string& id) {
   auto name = id.substr(colon + 1);
   if (!routing::check_name(org).empty() || !routing::check_name(name).empty()) throw not_found("app " + id);
   return {org, name};
-}
-
-const json& object_body(const json& body) {
-  if (!body.is_object()) throw invalid("the body must be a JSON object");
-  return body;
-}
-
-std::string string_field(const json& body, const char* key, bool required) {
-  if (!body.contains(key)) {
-    if (required) throw invalid(std::string(key) + ": is required");
-    return {};
-  }
-  if (!body[key].is_string()) throw invalid(std::string(key) + ": must be a string");
-  return body[key].get<std::string>();
-}
-
-void only_keys(const json& body, std::initializer_list<const char*> allowed) {
-  for (const auto& item : body.items()) {
-    bool known = false;
-    for (const char* key : allowed) known = known || item.key() == key;
-    if (!known) throw invalid(item.key() + ": unknown field");
-  }
 }
 
 json scaling_json(const routing::scaling& s) {
@@ -350,15 +317,7 @@ api_answer control_plane::revoke_token(const principal& p, const std::string& or
 // ---- apps --------------------------------------------------------------------------------
 
 api_answer control_plane::create_app(const principal& p, const json& body) {
-  object_body(body);
-  only_keys(body, {"org", "name", "description"});
-  auto org = string_field(body, "org", p.is_operator);
-  if (!p.is_operator) {
-    if (org.empty()) org = p.org;
-    if (org != p.org) throw not_found("org " + org);
-  }
-  const auto name = string_field(body, "name", true);
-  check_org_and_name(org, name);
+  const auto [org, name] = parse_app_request(p, body);
   const auto id = org + ":" + name;
   // Which app holds a label is named to the operator only: an org token must not learn
   // of another org's apps.
@@ -429,26 +388,10 @@ api_answer control_plane::delete_app(const principal& p, const std::string& id) 
 }
 
 api_answer control_plane::save_draft(const principal& p, const std::string& id, const json& body) {
-  object_body(body);
-  for (const char* key : {"build_args", "dockerfile_path"})
-    if (body.contains(key)) throw invalid(std::string(key) + ": " + k_no_build);
-  for (const char* key : {"code", "git_url", "runtime"})
-    if (body.contains(key))
-      throw invalid(std::string(key) +
-                    ": this platform runs prebuilt images: give image_ref (with "
-                    "registry_secret_ref for a private registry)");
-  if (body.contains("image_digest")) throw invalid("image_digest: publish resolves the digest; give image_ref");
+  check_draft_body(body);
   routing::revision rev = 0;
   auto app = writable_app(p, id, rev);
-  auto spec = parse_source(body, "draft");
-  if ((!spec.command.empty() || !spec.endpoints.empty()) && !p.is_operator)
-    throw denied(
-        "command and endpoints sources run on, or route from, the platform's own hosts: only the "
-        "operator token may save them; use image_ref");
-  if (spec.network == "host" && !p.is_operator)
-    throw denied(
-        "network: a container on the host's network can reach the platform's own services: only the operator "
-        "token may ask for it");
+  auto spec = parse_draft_request(p, body);
   if (!spec.registry_secret_ref.empty() && !store_.get(secret_key(app.org, spec.registry_secret_ref)))
     throw invalid("registry_secret_ref: no secret named \"" + spec.registry_secret_ref + "\" in org " + app.org +
                   "; create it with secret create");
@@ -544,14 +487,7 @@ api_answer control_plane::set_scaling(const principal& p, const std::string& id,
   object_body(body);
   routing::revision rev = 0;
   auto app = writable_app(p, id, rev);
-  json merged = app.scaling.is_object() ? app.scaling : json::object();
-  for (const auto& item : body.items()) merged[item.key()] = item.value();
-  try {
-    routing::parse_scaling(merged, "scaling");
-  } catch (const routing::config_error& e) {
-    throw invalid(e.what());
-  }
-  app.scaling = merged;
+  app.scaling = merge_scaling(app.scaling, body);
   commit({compare{app_key(app.org, app.name), rev}},
          {operation{operation::kind::put, app_key(app.org, app.name), app.to_json().dump()}},
          "app " + id + " changed meanwhile; try again");
@@ -569,31 +505,14 @@ std::string control_plane::visible_app(const principal& p, const std::string& id
 // ---- secrets -----------------------------------------------------------------------------
 
 api_answer control_plane::create_secret(const principal& p, const json& body) {
-  object_body(body);
-  only_keys(body, {"org", "name", "type", "server", "username", "password"});
-  auto org = string_field(body, "org", p.is_operator);
-  if (!p.is_operator) {
-    if (org.empty()) org = p.org;
-    if (org != p.org) throw not_found("org " + org);
-  }
-  if (auto why = routing::check_name(org); !why.empty()) throw invalid("org: " + why);
-  const auto name = string_field(body, "name", true);
-  if (auto why = routing::check_name(name); !why.empty()) throw invalid("name: " + why);
-  const auto type = string_field(body, "type", true);
-  if (type != "registry") throw invalid("type: must be \"registry\"");
-  const auto server = string_field(body, "server", true);
-  if (server.empty() || server.find_first_of(" /\t") != std::string::npos)
-    throw invalid("server: must be a registry host, like ghcr.io or localhost:5000");
-  const auto username = string_field(body, "username", true);
-  if (username.empty()) throw invalid("username: must not be empty");
-  if (!body.contains("password") || !body["password"].is_string() || body["password"].get<std::string>().empty())
-    throw invalid("password: is required");  // never echoes the value
+  const auto r = parse_secret_request(p, body);
+  const auto& [org, name, type, server, username, password] = r;
   const auto id = org + ":" + name;
   const auto created = now_text();
   json doc = {{"type", type},
               {"server", server},
               {"username", username},
-              {"password_sealed", box_.seal(body["password"].get<std::string>(), id)},
+              {"password_sealed", box_.seal(password, id)},
               {"created_at", created}};
   commit({compare{secret_key(org, name), 0}}, {operation{operation::kind::put, secret_key(org, name), doc.dump()}},
          "secret " + id + " already exists; delete it first");

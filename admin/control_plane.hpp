@@ -27,39 +27,20 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "admin/api_error.hpp"
 #include "admin/crypto.hpp"
+#include "admin/principal.hpp"
 #include "coldstart/registry_auth.hpp"
 #include "routing/config.hpp"
 #include "routing/state_store.hpp"
 
 namespace ignite::admin {
-
-// Who a request comes from: the operator (every org), or an org token (its org only).
-struct principal {
-  bool is_operator = false;
-  std::string org;       // org tokens
-  std::string token_id;  // org tokens
-};
-
-// An answer the API gives instead of a result: {"error":{"code","message"}} with `status`.
-class api_error : public std::runtime_error {
- public:
-  api_error(unsigned status, std::string code, const std::string& message)
-      : std::runtime_error(message), status_(status), code_(std::move(code)) {}
-  unsigned status() const noexcept { return status_; }
-  const std::string& code() const noexcept { return code_; }
-
- private:
-  unsigned status_;
-  std::string code_;
-};
 
 struct api_answer {
   unsigned status = 200;

@@ -82,6 +82,22 @@ milliseconds ms_at(const json& value, const std::string& path, std::uint64_t min
   return milliseconds(unsigned_at(value, path, min, 24ull * 3600 * 1000));
 }
 
+// Labels of letters, digits and '-' (not at either end), 1 to 63 bytes each, 253 in
+// all: what a Host can name. Anything else (a port, a space, a '/') would be accepted and
+// never match a request (label_of_host), leaving every app unreachable.
+bool is_dns_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  for (;;) {
+    const auto dot = name.find('.');
+    const auto label = name.substr(0, dot);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (char ch : label)
+      if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')) return false;
+    if (dot == std::string_view::npos) return true;
+    name.remove_prefix(dot + 1);
+  }
+}
+
 limits parse_limits(const json& j, const std::string& path) {
   object_at(j, path);
   only_keys(j, path,
@@ -279,8 +295,7 @@ config parse_config(const json& j) {
   if (j.contains("domain")) {
     c.domain = string_at(j["domain"], "domain");
     for (auto& ch : c.domain) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-    if (c.domain.empty() || c.domain.front() == '.' || c.domain.back() == '.')
-      throw config_error("domain", "must be a DNS name like ignite.dodil.cloud");
+    if (!is_dns_name(c.domain)) throw config_error("domain", "must be a DNS name like ignite.dodil.cloud");
   }
   if (j.contains("listen")) {
     const auto& l = object_at(j["listen"], "listen");
@@ -400,10 +415,21 @@ config load_config_file(const std::filesystem::path& path) {
   if (!in) throw config_error("", "cannot read config file " + path.string());
   std::stringstream text;
   text << in.rdbuf();
-  const auto content = text.str();
+  return parse_config_text(text.str(), path.string());
+}
+
+config parse_config_text(std::string_view content, const std::string& source) {
+  // Parsing is iterative but copying a value is not: a value nested deep enough would
+  // overflow the stack in parse_config (at start-up, or on SIGHUP in a running proxy).
+  constexpr int k_max_depth = 64;
+  auto bounded = [&source](int depth, json::parse_event_t, json&) {
+    if (depth > k_max_depth)
+      throw config_error("", source + ": nests deeper than " + std::to_string(k_max_depth) + " levels");
+    return true;
+  };
   json document;
   try {
-    document = json::parse(content);
+    document = json::parse(content, bounded);
   } catch (const json::parse_error& e) {
     // nlohmann reports a byte offset (one past the culprit); people read lines.
     std::size_t line = 1;
@@ -420,8 +446,13 @@ config load_config_file(const std::filesystem::path& path) {
     std::string why = e.what();
     // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
     if (auto colon = why.find(": "); colon != std::string::npos) why = why.substr(colon + 2);
-    throw config_error(
-        "", path.string() + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON: " + why);
+    throw config_error("",
+                       source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": invalid JSON: " + why);
+  } catch (const json::exception& e) {
+    // Well-formed but unrepresentable, like 1e999 (out_of_range.406): no position to give.
+    std::string why = e.what();
+    if (auto bracket = why.find("] "); bracket != std::string::npos) why = why.substr(bracket + 2);
+    throw config_error("", source + ": invalid JSON: " + why);
   }
   return parse_config(document);
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -149,9 +150,14 @@ class config_error : public std::runtime_error {
 // Parses and validates a whole config (names, sources, host-label collisions).
 config parse_config(const nlohmann::json& document);
 
-// Reads `path`, then parse_config. Throws config_error (field "" for an unreadable file,
-// or invalid JSON with its line and column).
+// Reads `path`, then parse_config_text. Throws config_error (field "" for an unreadable
+// file).
 config load_config_file(const std::filesystem::path& path);
+
+// Parses a config file's content (`source` names it in messages), then parse_config.
+// Throws config_error only: invalid JSON has an empty field and says where (line and
+// column) when the parser knows.
+config parse_config_text(std::string_view content, const std::string& source);
 
 // Every `command` version can run: its argv[0] is an executable file (a path, relative to
 // the working directory, or a name in PATH). Throws config_error naming the version's

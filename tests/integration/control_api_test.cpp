@@ -1060,6 +1060,22 @@ TEST_F(control_api, invoke_relays_other_answers_untouched) {
   EXPECT_EQ(list.text, "[1, 2,  3]") << "a JSON array was rewritten";
 }
 
+// dump() recurses: an app answering a JSON object nested 200,000 deep overflowed the
+// admin thread's stack when the execution id was merged in, and the proxy died. Such an
+// answer now comes back as the app wrote it, and the proxy keeps serving.
+TEST_F(control_api, invoke_relays_a_deeply_nested_json_answer_untouched) {
+  start();
+  publish_app("acme-corp", "deep", endpoints_of(pod_));
+  pod_reply deep;
+  deep.body = R"({"a":)" + std::string(200000, '[') + std::string(200000, ']') + "}";
+  deep.headers.emplace_back("Content-Type", "application/json");
+  pod_.reply_with(deep);
+  const auto a = op("POST", "/v1/apps/acme-corp:deep/invoke", {{"x", 1}});
+  EXPECT_EQ(a.status, 200u) << a.describe();
+  EXPECT_TRUE(a.text == deep.body) << "the answer was rewritten";
+  EXPECT_EQ(op("GET", "/healthz").status, 200u);
+}
+
 TEST_F(control_api, invoke_runs_the_greeter_from_cold) {
   start();
   publish_app("acme-corp", "greeter", {{"command", {greeter()}}});

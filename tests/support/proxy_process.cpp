@@ -233,9 +233,14 @@ void proxy_process::rewrite_config(const nlohmann::json& config) {
 }
 
 // Tests run in parallel: unless a test says otherwise, each proxy gets an admin port of
-// its own and a state store in its private directory.
+// its own and a state store in its private directory. IGNITE_TEST_PROXY_THREADS=N runs
+// every one-worker proxy with N workers instead: the ThreadSanitizer step
+// (scripts/sanitize.sh) uses it so the same tests drive the workers' shared state.
 nlohmann::json proxy_process::with_test_defaults(nlohmann::json cfg) const {
   if (!cfg.is_object()) return cfg;
+  if (const char* threads = std::getenv("IGNITE_TEST_PROXY_THREADS");
+      threads && cfg.contains("threads") && cfg["threads"] == 1)
+    cfg["threads"] = std::atoi(threads);
   if (!cfg.contains("listen") || !cfg["listen"].is_object()) cfg["listen"] = nlohmann::json::object();
   if (!cfg["listen"].contains("admin")) cfg["listen"]["admin"] = "127.0.0.1:0";
   if (!cfg.contains("state_file")) cfg["state_file"] = (dir_ / "state.db").string();

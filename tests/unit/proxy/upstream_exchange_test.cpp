@@ -48,8 +48,8 @@ class upstream_exchange_test : public ::testing::Test {
     coldstart::pod_spec spec;
     spec.app_id = "acme-corp:greeter";
     spec.version = "1";
-    auto pool =
-        std::make_shared<coldstart::version_pool>(s, spec, endpoints_of({pod.endpoint()}), &provider_, pod_clock_);
+    auto pool = keep(
+        std::make_shared<coldstart::version_pool>(s, spec, endpoints_of({pod.endpoint()}), &provider_, pod_clock_));
     pool->activate();
     pool->on_ready(provider_.started_ids().back(), loopback(pod.port()));
     return pool;
@@ -60,7 +60,14 @@ class upstream_exchange_test : public ::testing::Test {
     spec.app_id = "acme-corp:greeter";
     spec.version = "1";
     spec.command = {"greeter"};
-    return std::make_shared<coldstart::version_pool>(s, spec, std::vector<common::host_port>{}, &provider_, pod_clock_);
+    return keep(
+        std::make_shared<coldstart::version_pool>(s, spec, std::vector<common::host_port>{}, &provider_, pod_clock_));
+  }
+  // An exchange holds its pool by reference, as a request's route snapshot keeps the
+  // pool alive in the proxy: the fixture keeps every pool until after x_ is destroyed.
+  std::shared_ptr<coldstart::version_pool> keep(std::shared_ptr<coldstart::version_pool> pool) {
+    pools_.push_back(pool);
+    return pool;
   }
 
   upstream_exchange& exchange(coldstart::version_pool& pool) {
@@ -112,6 +119,7 @@ class upstream_exchange_test : public ::testing::Test {
   manual_clock pod_clock_;
   recording_provider provider_;
   test::fake_pod pod_{"pod"};
+  std::vector<std::shared_ptr<coldstart::version_pool>> pools_;  // outlive x_ (declared after)
   std::optional<upstream_exchange> x_;
 };
 
@@ -220,8 +228,8 @@ TEST_F(upstream_exchange_test, a_refusing_pod_is_probed_and_the_request_held_aga
   coldstart::pod_spec spec;
   spec.app_id = "acme-corp:greeter";
   spec.version = "1";
-  auto pool = std::make_shared<coldstart::version_pool>(
-      coldstart::pool_settings{}, spec, endpoints_of({"127.0.0.1:" + std::to_string(port)}), &provider_, pod_clock_);
+  auto pool = keep(std::make_shared<coldstart::version_pool>(
+      coldstart::pool_settings{}, spec, endpoints_of({"127.0.0.1:" + std::to_string(port)}), &provider_, pod_clock_));
   pool->activate();
   pool->on_ready(provider_.started_ids()[0], loopback(port));
   auto& x = exchange(*pool);

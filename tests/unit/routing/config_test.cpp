@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -157,6 +158,18 @@ TEST(parse_config, limits_are_read) {
   EXPECT_EQ(l.client_send_timeout, 10ms);
 }
 
+TEST(parse_config, domain_takes_any_dns_name) {
+  for (const std::string& d :
+       std::vector<std::string>{"localhost", "a.b", "ignite-1.dodil.cloud", std::string(63, 'x') + ".cloud"}) {
+    auto doc = minimal();
+    doc["domain"] = d;
+    EXPECT_EQ(parse_config(doc).domain, d);
+  }
+  auto doc = minimal();
+  doc["domain"] = std::string(64, 'x') + ".cloud";
+  EXPECT_EQ(field_of(doc), "domain");
+}
+
 TEST(parse_config, domain_is_lowercased) {
   auto doc = minimal();
   doc["domain"] = "Example.TEST";
@@ -164,7 +177,11 @@ TEST(parse_config, domain_is_lowercased) {
 }
 
 TEST(parse_config, bad_domain_is_named) {
-  for (const char* d : {"", ".ignite.dodil.cloud", "ignite.dodil.cloud."}) {
+  // A port or a character no Host can carry left every app unreachable (found by
+  // tests/fuzz/config_fuzz: "ignite.dodil.cloud:8080" was accepted).
+  for (const char* d :
+       {"", ".ignite.dodil.cloud", "ignite.dodil.cloud.", "ignite.dodil.cloud:8080", "ignite..cloud",
+        "ignite dodil.cloud", "-ignite.cloud", "ignite-.cloud", "ignite.dodil/cloud", "ignite_x.cloud"}) {
     auto doc = minimal();
     doc["domain"] = d;
     EXPECT_EQ(field_of(doc), "domain") << d;
@@ -720,6 +737,35 @@ TEST_F(load_config_file_test, invalid_json_says_where) {
       EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find("invalid JSON"), std::string::npos) << e.what();
     }
+  }
+}
+
+// Well-formed JSON whose number does not fit a double makes nlohmann throw out_of_range,
+// not parse_error; it escaped as an uncaught exception (found by tests/fuzz/config_fuzz).
+TEST_F(load_config_file_test, a_number_too_large_is_invalid_json) {
+  for (const char* text : {R"({"limits": {"max_body_bytes": 1e999}})", R"({"threads": -1e400})"}) {
+    try {
+      load_config_file(write(text));
+      FAIL() << "accepted: " << text;
+    } catch (const config_error& e) {
+      EXPECT_EQ(e.field(), "");
+      EXPECT_NE(std::string(e.what()).find("invalid JSON"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(path_.string()), std::string::npos) << e.what();
+    }
+  }
+}
+
+// Copying a value this deep overflowed the stack in parse_config (found by
+// tests/fuzz/config_fuzz), at start-up or on SIGHUP in a running proxy.
+TEST_F(load_config_file_test, nesting_deeper_than_64_levels_is_refused) {
+  const std::string version = R"({"version": 1, "endpoints": ["127.0.0.1:1"], "x": )" + std::string(100000, '[') +
+                              std::string(100000, ']') + "}";
+  try {
+    load_config_file(write(R"({"apps": [{"org": "o", "name": "n", "versions": [)" + version + "]}]}"));
+    FAIL() << "accepted";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.field(), "");
+    EXPECT_NE(std::string(e.what()).find("nests deeper than 64 levels"), std::string::npos) << e.what();
   }
 }
 
