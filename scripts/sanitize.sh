@@ -51,10 +51,11 @@ else
   #    invoke from the admin thread into the data plane);
   #  - the unit tests of coldstart (pool registry, version pools: the supervisor and the
   #    workers), proxy (workers, upstream pool, sessions), routing (the SQLite store and
-  #    its watchers) and app (events), each binary run whole.
+  #    its watchers), app (events) and cluster (the etcd store: its watch threads and
+  #    health probe against API threads, with a real etcd), each binary run whole.
   # The other integration suites check one connection's bytes on one worker: nothing
   # there is shared that the suites above do not already cross.
-  units=(coldstart_test proxy_test routing_test app_test)
+  units=(coldstart_test proxy_test routing_test app_test cluster_test)
   cmake --build "$dir" -j"$(nproc)" --target integration_test "${units[@]}"
   for t in "${units[@]}"; do
     echo "== $t"
