@@ -91,8 +91,8 @@ int main(int argc, char** argv) {
     std::string body;
     if (exchange(admin, request("POST", "/v1/apps", "admin", token, R"({"org":"acme-corp","name":")" + name + "\"}"),
                  &body) != 201 ||
-        exchange(admin, request("PUT", "/v1/apps/" + id + "/draft", "admin", token,
-                                R"({"endpoints":[")" + backend + "\"]}"),
+        exchange(admin,
+                 request("PUT", "/v1/apps/" + id + "/draft", "admin", token, R"({"endpoints":[")" + backend + "\"]}"),
                  &body) != 200) {
       std::fprintf(stderr, "cluster_publish: could not create %s: %s\n", id.c_str(), body.c_str());
       return 1;

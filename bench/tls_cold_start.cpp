@@ -55,9 +55,10 @@ std::pair<double, std::string> run(SSL_CTX* ctx, int port, const std::string& ho
   if (SSL_connect(ssl) != 1) die("handshake with " + host + " failed");
   std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
   const std::string body = R"({"name":"ada"})";
-  const std::string request = "POST / HTTP/1.1\r\nHost: " + host +
-                              "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " +
-                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  const std::string request =
+      "POST / HTTP/1.1\r\nHost: " + host +
+      "\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
   if (SSL_write(ssl, request.data(), static_cast<int>(request.size())) <= 0) die("write failed");
   std::string answer;
   char buf[4096];
