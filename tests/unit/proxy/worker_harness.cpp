@@ -93,11 +93,9 @@ std::uint16_t worker_harness::listen_tls(net::ssl::context& tls) {
         for (;;) {
           auto [ec, socket] = co_await acceptor->async_accept(use);
           if (ec) co_return;
-          tls_stream stream(std::move(socket), tls);
-          auto [hec] = co_await stream.async_handshake(net::ssl::stream_base::server, use);
-          if (hec) continue;
+          // The session runs the handshake itself, as the worker's HTTPS listener has it.
           shared->connections.fetch_add(1);
-          std::make_shared<http_session<tls_stream>>(*w, std::move(stream))->start();
+          std::make_shared<http_session<tls_stream>>(*w, tls_stream(std::move(socket), tls))->start();
         }
       },
       net::detached);
