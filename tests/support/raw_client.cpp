@@ -59,15 +59,7 @@ beast::error_code raw_client::send(std::string_view bytes) {
   return last_error_;
 }
 
-std::optional<raw_response> raw_client::read_response() {
-  http::response_parser<http::string_body> parser;
-  parser.header_limit(1u << 20);
-  parser.body_limit(boost::none);
-  stream_.expires_after(cap_);
-  http::async_read(stream_, buffer_, parser, [this](beast::error_code ec, std::size_t) { last_error_ = ec; });
-  run();
-  if (last_error_) return std::nullopt;
-
+raw_response to_raw_response(const http::response_parser<http::string_body>& parser) {
   const auto& msg = parser.get();
   raw_response r;
   r.status = msg.result_int();
@@ -78,6 +70,17 @@ std::optional<raw_response> raw_client::read_response() {
   r.keep_alive = msg.keep_alive();
   r.chunked = parser.chunked();
   return r;
+}
+
+std::optional<raw_response> raw_client::read_response() {
+  http::response_parser<http::string_body> parser;
+  parser.header_limit(1u << 20);
+  parser.body_limit(boost::none);
+  stream_.expires_after(cap_);
+  http::async_read(stream_, buffer_, parser, [this](beast::error_code ec, std::size_t) { last_error_ = ec; });
+  run();
+  if (last_error_) return std::nullopt;
+  return to_raw_response(parser);
 }
 
 std::optional<std::string> raw_client::read_until(std::string_view needle) {

@@ -10,11 +10,16 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
 
 #include "support/close_result.hpp"
 #include "support/raw_response.hpp"
 
 namespace ignite::test {
+
+// A complete response as a parser holds it, as a test reads it (tls_client shares it).
+raw_response to_raw_response(const boost::beast::http::response_parser<boost::beast::http::string_body>& parser);
 
 // A blocking TCP client to 127.0.0.1:<port> that speaks whatever bytes a test gives it and
 // parses what comes back. Every operation is capped: an operation that does not complete

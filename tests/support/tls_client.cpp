@@ -1,5 +1,7 @@
 #include "support/tls_client.hpp"
 
+#include "support/raw_client.hpp"
+
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
@@ -140,16 +142,7 @@ std::optional<raw_response> tls_client::read_response() {
   http::async_read(stream_, buffer_, parser, [this](beast::error_code ec, std::size_t) { last_error_ = ec; });
   run();
   if (last_error_) return std::nullopt;
-  const auto& msg = parser.get();
-  raw_response r;
-  r.status = msg.result_int();
-  r.reason = std::string(msg.reason());
-  r.version = msg.version();
-  for (const auto& f : msg.base()) r.headers.add(std::string(f.name_string()), std::string(f.value()));
-  r.body = msg.body();
-  r.keep_alive = msg.keep_alive();
-  r.chunked = parser.chunked();
-  return r;
+  return to_raw_response(parser);
 }
 
 close_result tls_client::read_until_closed() {
