@@ -34,6 +34,7 @@
 #include "support/proxy_process.hpp"
 #include "support/raw_client.hpp"
 #include "support/raw_response.hpp"
+#include "support/temp_dir.hpp"
 #include "support/wait_until.hpp"
 
 namespace ignite::test {
@@ -282,27 +283,6 @@ std::string pids(const std::vector<process_info>& ps) {
   for (const auto& p : ps) s += std::to_string(p.pid) + (is_running(p) ? "(running) " : "(gone) ");
   return s;
 }
-
-// A private directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string name = (std::filesystem::temp_directory_path() / "ignite-cs-XXXXXX").string();
-    if (!::mkdtemp(name.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = name;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // ---- the proxy's log ------------------------------------------------------------------
 
@@ -592,7 +572,7 @@ TEST_F(cold_start, container_concurrency_one_scales_out_up_to_max_replicas) {
 TEST_F(cold_start, a_pod_crashing_under_load_is_replaced) {
   // The first pod crashes after 10 answers; the pods that replace it do not (a marker
   // file tells them apart), so what follows the crash can be checked without another.
-  const temp_dir dir;
+  const temp_dir dir("ignite-cs");
   const auto marker = (dir.path() / "crashed-once").string();
   json version = {{"version", 1},
                   {"command",

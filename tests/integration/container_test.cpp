@@ -61,6 +61,7 @@
 #include "support/raw_client.hpp"
 #include "support/raw_response.hpp"
 #include "support/registry.hpp"
+#include "support/temp_dir.hpp"
 #include "support/wait_until.hpp"
 
 namespace ignite::test {
@@ -102,26 +103,6 @@ std::string base64(std::string_view in) {
 bool contains(std::string_view haystack, std::string_view needle) {
   return haystack.find(needle) != std::string_view::npos;
 }
-
-// A private directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  explicit temp_dir(const std::string& prefix) {
-    std::string name = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-    if (!::mkdtemp(name.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = name;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 void write_text(const std::filesystem::path& path, std::string_view text) {
   std::ofstream out(path, std::ios::trunc);

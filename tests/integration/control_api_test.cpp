@@ -44,6 +44,7 @@
 #include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
 #include "support/raw_response.hpp"
+#include "support/temp_dir.hpp"
 #include "support/wait_until.hpp"
 
 namespace ignite::test {
@@ -59,26 +60,6 @@ std::string public_host(std::string_view org, std::string_view name) {
 }
 
 std::string greeter() { return IGNITE_GREETER_BIN; }
-
-// A private directory under the system temp dir, removed with everything in it.
-class temp_dir {
- public:
-  temp_dir() {
-    std::string name = (std::filesystem::temp_directory_path() / "ignite-api-XXXXXX").string();
-    if (!::mkdtemp(name.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = name;
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
 
 // Every byte SQLite keeps for `state_file`: the database and, if present, its WAL.
 std::string state_bytes(const std::filesystem::path& state_file) {
@@ -138,7 +119,7 @@ bool is_running(const process_info& p) {
 class control_api : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::make_unique<temp_dir>();
+    dir_ = std::make_unique<temp_dir>("ignite-api");
     state_file_ = dir_->path() / "state.db";
     operator_token_ = "op-" + random_hex(32);
   }
