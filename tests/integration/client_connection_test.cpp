@@ -69,9 +69,11 @@ TEST_F(client_connection, chunked_answer_reaches_the_client_chunk_by_chunk) {
 }
 
 // At max_connections a new connection takes the slot of the one idle longest (the
-// overload manager; the busy case, a fast 503, is in hostile_clients_test).
+// overload manager; the busy case, a fast 503, is in hostile_clients_test). Two of three
+// slots stay under the overload threshold (90%), so neither of the first two connections
+// can be closed before it sends its request.
 TEST_F(client_connection, over_max_connections_a_new_connection_takes_the_oldest_idle_slot) {
-  start_proxy(greeter_config({{"max_connections", 2}}));
+  start_proxy(greeter_config({{"max_connections", 3}}));
   auto first = connect();
   auto second = connect();
   for (auto* c : {first.get(), second.get()}) {
