@@ -56,9 +56,10 @@ build() {
   rm -f "$log"
 }
 
-# Raises the soft descriptor limit to 65536 (or the hard limit, if lower), and dies unless
+# Raises the soft descriptor limit to 65536 (or the hard limit, if lower and not root's to raise), and dies unless
 # it is then above $1; $2 says what needs that many, for the message.
 raise_nofile() {
+  ulimit -Hn 131072 2>/dev/null || true # root may raise the hard limit too
   ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
   (($(ulimit -n) > $1)) || die "ulimit -n is $(ulimit -n): too low for $2"
 }
@@ -128,4 +129,160 @@ start_proxy() {
 # After stop_all: a proxy that stopped cleanly on SIGTERM logged so.
 check_proxy_stopped() {
   grep -qs '"event":"stopped"' "$proxy_log" || say "note: the proxy did not log \"stopped\" on SIGTERM"
+}
+
+# ---------------------------------------------------------------- ports and memory
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port nobody listens on, for nginx and HAProxy (which cannot report one they picked).
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$((20000 + RANDOM % 12000))
+    if ! port_open "$port"; then echo "$port"; return; fi
+  done
+  die "no free port found"
+}
+
+# Resident memory of one or more processes, summed.
+rss_kib() { local pid; for pid; do cat "/proc/$pid/status"; done | awk '/^VmRSS:/ { t += $2 } END { print t }'; }
+
+# ---------------------------------------------------------------- the proxies compared
+
+# The same job for every proxy under test, as far as each can express it: Host routing
+# with 404 for other hosts and paths, POST only, the x-ignite-* request headers and the
+# execution id on the answer, X-Forwarded-*, a kept-alive upstream pool, the proxy's
+# limits and timeouts, and one JSON access-log line per request.
+
+# write_nginx_conf DIR PORT BACKEND_PORT HOST ACCESS_LOG(1|0) [WORKERS] [EXTRA_MAIN]:
+# DIR/nginx.conf, nginx as that reverse proxy. EXTRA_MAIN goes into the main context
+# (e.g. "master_process off;" to run the worker itself under a profiler).
+write_nginx_conf() {
+  local dir=$1 port=$2 backend_port=$3 host=$4 access_log=$5 workers=${6:-1} extra=${7:-}
+  local user="" log="access_log off;"
+  mkdir -p "$dir"
+  # As root, nginx would run its worker as nobody, who cannot enter a private scratch dir.
+  if [ "$(id -u)" -eq 0 ]; then user="user root;"; fi
+  if [ "$access_log" = 1 ]; then log="access_log $dir/access.log ignite buffer=64k flush=1s;"; fi
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes $workers;
+daemon off;
+$extra
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+worker_rlimit_nofile $(ulimit -n);
+$user
+events { worker_connections 16384; }
+http {
+  log_format ignite escape=json '{"time":"\$time_iso8601","event":"request","execution_id":"\$request_id",'
+                                '"app":"acme-corp:bench","version":1,"status":\$status,'
+                                '"duration_ms":\$request_time,"cold_start":false}';
+  $log
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+  server_tokens off;
+  keepalive_timeout 60s;            # client_idle_timeout_ms
+  keepalive_requests 1000000;       # the proxy never closes a busy keep-alive connection
+  client_header_timeout 10s;        # client_header_timeout_ms
+  client_body_timeout 10s;
+  client_max_body_size 6m;          # max_body_bytes
+  large_client_header_buffers 4 16k;
+
+  upstream bench_app {
+    server 127.0.0.1:$backend_port;
+    keepalive 64;
+    keepalive_requests 1000000;
+    keepalive_timeout 4s;
+  }
+  server {
+    listen 127.0.0.1:$port default_server;
+    return 404;                      # app_not_found
+  }
+  server {
+    listen 127.0.0.1:$port;
+    server_name $host;
+    location = / {
+      if (\$request_method != POST) { return 405; }
+      proxy_pass http://bench_app;
+      proxy_http_version 1.1;
+      proxy_connect_timeout 2s;
+      proxy_read_timeout 300s;
+      proxy_set_header Connection "";
+      proxy_set_header Host \$http_host;
+      proxy_set_header x-ignite-execution-id \$request_id;
+      proxy_set_header x-ignite-app-id acme-corp:bench;
+      proxy_set_header x-ignite-org acme-corp;
+      proxy_set_header x-ignite-app bench;
+      proxy_set_header x-ignite-version 1;
+      proxy_set_header x-ignite-cold-start false;
+      proxy_set_header x-ignite-deadline-ms \$msec;   # nginx cannot add request_timeout without a script module
+      proxy_set_header x-ignite-source public;
+      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto \$scheme;
+      proxy_set_header X-Forwarded-Host \$http_host;
+      add_header x-ignite-execution-id \$request_id always;
+      add_header x-ignite-cold-start false always;
+    }
+    location / { return 404; }       # path_not_found
+  }
+}
+EOF
+}
+
+# write_haproxy_conf FILE PORT BACKEND_PORT HOST ACCESS_LOG(1|0) [THREADS]: HAProxy as
+# that reverse proxy. Its access log goes to stdout, one write per line (HAProxy has no
+# buffered file log); the caller sends stdout to a file. Its maxconn is what the
+# descriptor limit allows; it is left in haproxy_maxconn.
+write_haproxy_conf() {
+  local file=$1 port=$2 backend_port=$3 host=$4 access_log=$5 threads=${6:-1} log=""
+  # Two descriptors a connection, within this shell's limit (HAProxy refuses to start
+  # with a maxconn it cannot open).
+  local maxconn=$((($(ulimit -n) - 100) / 2))
+  haproxy_maxconn=$maxconn
+  if [ "$access_log" = 1 ]; then log="log stdout format raw local0"; fi
+  cat >"$file" <<EOF
+global
+  nbthread $threads
+  maxconn $maxconn
+  $log
+defaults
+  mode http
+  log global
+  option http-keep-alive
+  http-reuse always
+  timeout connect 2s
+  timeout client 60s
+  timeout server 300s
+  timeout http-request 10s
+  timeout http-keep-alive 60s
+  log-format '{"time":"%tr","event":"request","execution_id":"%ID","app":"acme-corp:bench","version":1,"status":%ST,"duration_ms":%Ta,"cold_start":false}'
+frontend ignite
+  bind 127.0.0.1:$port
+  maxconn $maxconn
+  unique-id-format %{+X}o%ci%cp%fp%Ts%rt%pid
+  unique-id-header x-ignite-execution-id
+  http-request return status 404 unless { hdr(host) -i $host }
+  http-request return status 404 unless { path / }
+  http-request return status 405 unless METH_POST
+  http-request del-header x-forwarded-for
+  http-request set-header x-ignite-app-id acme-corp:bench
+  http-request set-header x-ignite-org acme-corp
+  http-request set-header x-ignite-app bench
+  http-request set-header x-ignite-version 1
+  http-request set-header x-ignite-cold-start false
+  http-request set-header x-ignite-deadline-ms %[date(0,ms)]
+  http-request set-header x-ignite-source public
+  http-request set-header X-Forwarded-Proto http
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  option forwardfor
+  http-response set-header x-ignite-execution-id %[unique-id]
+  http-response set-header x-ignite-cold-start false
+  default_backend bench_app
+backend bench_app
+  server app 127.0.0.1:$backend_port
+EOF
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/run.sh: ignite-proxy against nginx set up as the same reverse proxy, on loopback.
+# bench/run.sh: ignite-proxy against nginx and HAProxy set up as the same reverse proxy, on
+# loopback.
 #
 #   bench/run.sh                      # builds, installs wrk/nginx if missing, runs, prints
 #   BENCH_DURATION=5s bench/run.sh    # shorter runs
@@ -7,11 +8,12 @@
 # What it measures, in this order, all against one fast fixed-answer backend:
 #   1. idle connection memory: RSS before and after BENCH_IDLE_CONNECTIONS clients have
 #      each made one request and then sit idle on a keep-alive connection;
-#   2. throughput and latency: wrk POSTing a small JSON body, proxy and nginx taking turns
-#      (proxy, nginx, proxy, nginx, ...) so drift in the machine's load hits both.
+#   2. throughput and latency: wrk POSTing a small JSON body, the targets taking turns
+#      (proxy, nginx, haproxy, proxy, ...) so drift in the machine's load hits all alike.
 # This is the data-plane bench: cold starts (handoff, bursts) are bench/coldstart.sh's.
-# Both proxies get one worker thread and write an access log line per request to a file
-# (nginx with a 64 KiB buffer, as the proxy batches its own writes per event-loop turn).
+# Each gets BENCH_THREADS worker threads (processes for nginx) and writes an access log
+# line per request (nginx to a file with a 64 KiB buffer, as the proxy batches its own
+# writes per event-loop turn; HAProxy to stdout, a file here, a write per line).
 #
 # Knobs (environment):
 #   BUILD_DIR               build tree to use/configure            (default: <repo>/build)
@@ -23,6 +25,7 @@
 #   BENCH_IDLE_CONNECTIONS  idle clients held open                  (default: 2000)
 #   BENCH_NGINX_ACCESS_LOG  1: nginx logs like the proxy; 0: off    (default: 1)
 #   BENCH_KEEP              1: keep the scratch dir with configs/logs (default: 0)
+#   BENCH_THREADS           proxy threads = nginx workers = HAProxy threads (default: 1)
 #   BENCH_BASELINE_REV      a git revision (e.g. main): its ignite-proxy is built (once, in
 #                           $BUILD_DIR/baseline-<sha>) and run as a third target, "before",
 #                           taking turns with this tree's proxy, to compare two builds on the
@@ -42,6 +45,7 @@ idle_connections=${BENCH_IDLE_CONNECTIONS:-2000}
 nginx_access_log=${BENCH_NGINX_ACCESS_LOG:-1}
 keep=${BENCH_KEEP:-0}
 baseline_rev=${BENCH_BASELINE_REV:-}
+threads=${BENCH_THREADS:-1}
 
 readonly app_host=bench-acme-corp.ignite.dodil.cloud
 readonly body='{"name":"ada"}'
@@ -96,19 +100,6 @@ proxy_log=$scratch/proxy.log
 pids=() # stop_all stops them newest first: clients, then the proxy and nginx, then the backend
 install_cleanup
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# A port nobody listens on, for nginx (which cannot report one it picked itself).
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 12000))
-    if ! port_open "$port"; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
-
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # ---------------------------------------------------------------- (b) backend, proxy, nginx
 
@@ -121,7 +112,7 @@ cat >"$scratch/proxy.json" <<EOF
 {
   "domain": "ignite.dodil.cloud",
   "listen": { "http": "127.0.0.1:0", "admin": "127.0.0.1:0" },
-  "threads": 1,
+  "threads": $threads,
   "state_file": "$scratch/state.json",
   "apps": [
     { "org": "acme-corp", "name": "bench", "active_version": 1,
@@ -131,7 +122,7 @@ cat >"$scratch/proxy.json" <<EOF
 EOF
 start_proxy
 
-targets=(proxy nginx)
+targets=(proxy nginx haproxy)
 if [ -n "$baseline_bin" ]; then
   sed "s|$scratch/state.json|$scratch/baseline-state.json|" "$scratch/proxy.json" >"$scratch/baseline.json"
   baseline_log=$scratch/baseline.log
@@ -141,88 +132,12 @@ if [ -n "$baseline_bin" ]; then
   baseline_listening() { grep -s '"event":"listening"' "$baseline_log" | grep -qs '"listener":"http"'; }
   wait_until 10 baseline_listening || die "the baseline did not start: $(tail -n 5 "$baseline_log")"
   baseline_port=$(grep -s '"listener":"http"' "$baseline_log" | sed -n 's/.*"address":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' | head -n 1)
-  targets=(proxy before nginx)
+  targets=(proxy before nginx haproxy)
 fi
 
 nginx_port=$(free_port)
 nginx_dir=$scratch/nginx
-mkdir -p "$nginx_dir"
-# As root, nginx would run its worker as nobody, who cannot enter the private scratch dir.
-nginx_user=""
-if [ "$(id -u)" -eq 0 ]; then nginx_user="user root;"; fi
-if [ "$nginx_access_log" = 1 ]; then
-  nginx_log="access_log $nginx_dir/access.log ignite buffer=64k flush=1s;"
-else
-  nginx_log="access_log off;"
-fi
-# The same work the proxy does, as far as nginx can express it: same limits and
-# timeouts, Host routing with 404 for other hosts, POST-only, the x-ignite-* headers,
-# X-Forwarded-*, a kept-alive upstream pool of 64, and a JSON access log line.
-cat >"$nginx_dir/nginx.conf" <<EOF
-worker_processes 1;
-daemon off;
-pid $nginx_dir/nginx.pid;
-error_log $nginx_dir/error.log warn;
-worker_rlimit_nofile $(ulimit -n);
-$nginx_user
-events { worker_connections 16384; }
-http {
-  log_format ignite escape=json '{"time":"\$time_iso8601","event":"request","execution_id":"\$request_id",'
-                                '"app":"acme-corp:bench","version":1,"status":\$status,'
-                                '"duration_ms":\$request_time,"cold_start":false}';
-  $nginx_log
-  client_body_temp_path $nginx_dir/client_body;
-  proxy_temp_path $nginx_dir/proxy;
-  fastcgi_temp_path $nginx_dir/fastcgi;
-  uwsgi_temp_path $nginx_dir/uwsgi;
-  scgi_temp_path $nginx_dir/scgi;
-  server_tokens off;
-  keepalive_timeout 60s;            # client_idle_timeout_ms
-  keepalive_requests 1000000;       # the proxy never closes a busy keep-alive connection
-  client_header_timeout 10s;        # client_header_timeout_ms
-  client_body_timeout 10s;
-  client_max_body_size 6m;          # max_body_bytes
-  large_client_header_buffers 4 16k;
-
-  upstream bench_app {
-    server 127.0.0.1:$backend_port;
-    keepalive 64;
-    keepalive_requests 1000000;
-    keepalive_timeout 4s;
-  }
-  server {
-    listen 127.0.0.1:$nginx_port default_server;
-    return 404;                      # app_not_found
-  }
-  server {
-    listen 127.0.0.1:$nginx_port;
-    server_name $app_host;
-    location = / {
-      if (\$request_method != POST) { return 405; }
-      proxy_pass http://bench_app;
-      proxy_http_version 1.1;
-      proxy_connect_timeout 2s;
-      proxy_read_timeout 300s;
-      proxy_set_header Connection "";
-      proxy_set_header Host \$http_host;
-      proxy_set_header x-ignite-execution-id \$request_id;
-      proxy_set_header x-ignite-app-id acme-corp:bench;
-      proxy_set_header x-ignite-org acme-corp;
-      proxy_set_header x-ignite-app bench;
-      proxy_set_header x-ignite-version 1;
-      proxy_set_header x-ignite-cold-start false;
-      proxy_set_header x-ignite-deadline-ms \$msec;   # nginx cannot add request_timeout without a script module
-      proxy_set_header x-ignite-source public;
-      proxy_set_header X-Forwarded-For \$proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto \$scheme;
-      proxy_set_header X-Forwarded-Host \$http_host;
-      add_header x-ignite-execution-id \$request_id always;
-      add_header x-ignite-cold-start false always;
-    }
-    location / { return 404; }       # path_not_found
-  }
-}
-EOF
+write_nginx_conf "$nginx_dir" "$nginx_port" "$backend_port" "$app_host" "$nginx_access_log" "$threads"
 "$nginx_bin" -p "$nginx_dir" -c "$nginx_dir/nginx.conf" -e "$nginx_dir/error.log" &
 nginx_pid=$!
 pids+=("$nginx_pid")
@@ -231,6 +146,16 @@ wait_until 10 port_open "$nginx_port" ||
 nginx_has_worker() { [ -n "$(child_of "$nginx_pid")" ]; }
 wait_until 10 nginx_has_worker || die "cannot find nginx's worker process"
 nginx_worker=$(child_of "$nginx_pid")
+nginx_has_all_workers() { (($(pgrep -c -P "$nginx_pid") == threads)); }
+wait_until 10 nginx_has_all_workers || die "nginx did not start $threads workers"
+nginx_workers=$(pgrep -P "$nginx_pid" | paste -sd' ')
+
+haproxy_port=$(free_port)
+write_haproxy_conf "$scratch/haproxy.cfg" "$haproxy_port" "$backend_port" "$app_host" "$nginx_access_log" "$threads"
+haproxy -db -f "$scratch/haproxy.cfg" >"$scratch/haproxy.log" 2>&1 &
+haproxy_pid=$!
+pids+=("$haproxy_pid")
+wait_until 10 port_open "$haproxy_port" || die "haproxy did not start: $(tail -n 5 "$scratch/haproxy.log")"
 
 # Both must answer the benchmark request with the backend's 200 and an execution id
 # before any number is worth printing.
@@ -243,6 +168,7 @@ check_target() {
 }
 check_target proxy "$proxy_port"
 check_target nginx "$nginx_port"
+check_target haproxy "$haproxy_port"
 if [ -n "$baseline_bin" ]; then check_target before "$baseline_port"; fi
 
 say "ignite-proxy :$proxy_port (pid $proxy_pid), nginx :$nginx_port (worker pid $nginx_worker)," \
@@ -259,17 +185,17 @@ fi
 
 declare -A idle_before idle_after idle_held
 idle_memory() {
-  local name=$1 port=$2 pid=$3 fifo=$scratch/idle.$1 out=$scratch/idle.$1.out idle_pid
-  idle_before[$name]=$(rss_kib "$pid")
+  local name=$1 port=$2 pid=$3 count=${4:-$idle_connections} fifo=$scratch/idle.$1 out=$scratch/idle.$1.out idle_pid
+  idle_before[$name]=$(rss_kib $pid)
   mkfifo "$fifo"
   # stdin is a pipe we hold open: closing our end tells idle_clients to let go.
-  "$idle_bin" 127.0.0.1 "$port" "$app_host" "$idle_connections" <"$fifo" >"$out" 2>&1 &
+  "$idle_bin" 127.0.0.1 "$port" "$app_host" "$count" <"$fifo" >"$out" 2>&1 &
   idle_pid=$!
   pids+=("$idle_pid")
   exec 5>"$fifo"
   wait_until 120 grep -qs 'holding' "$out" || die "idle_clients against $name did not finish: $(cat "$out")"
   sleep 1 # let the server finish what the last answers started (log writes, pool returns)
-  idle_after[$name]=$(rss_kib "$pid")
+  idle_after[$name]=$(rss_kib $pid)
   idle_held[$name]=$(sed -n 's/.*holding \([0-9]*\) of.*/\1/p' "$out")
   exec 5>&-
   wait "$idle_pid" || true
@@ -277,12 +203,14 @@ idle_memory() {
   grep -qs ' 0 closed by the server' "$out" || say "$name: $(tail -n 1 "$out")"
 }
 idle_memory proxy "$proxy_port" "$proxy_pid"
-idle_memory nginx "$nginx_port" "$nginx_worker"
+idle_memory nginx "$nginx_port" "$nginx_workers"
+# HAProxy holds at most its maxconn, which the descriptor limit bounds.
+idle_memory haproxy "$haproxy_port" "$haproxy_pid" $((idle_connections < haproxy_maxconn - 10 ? idle_connections : haproxy_maxconn - 10))
 
 say ""
 say "Idle keep-alive connections ($idle_connections clients, one request each, then idle):"
 printf '  %-8s %12s %12s %8s %14s\n' target "RSS before" "RSS after" held "KiB/idle conn"
-for name in proxy nginx; do
+for name in proxy nginx haproxy; do
   printf '  %-8s %9s KiB %9s KiB %8s %14s\n' "$name" "${idle_before[$name]}" "${idle_after[$name]}" \
     "${idle_held[$name]}" \
     "$(awk -v a="${idle_after[$name]}" -v b="${idle_before[$name]}" -v n="${idle_held[$name]}" \
@@ -310,7 +238,8 @@ to_ms() {
 }
 
 # CPU time a process has used so far (all its threads), in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU time processes have used so far (all their threads), in clock ticks.
+cpu_ticks() { local pid; for pid; do cat "/proc/$pid/stat"; done | awk '{ t += $14 + $15 } END { print t }'; }
 clock_ticks=$(getconf CLK_TCK)
 
 # Runs wrk and leaves "name rps p50_ms p99_ms requests_per_cpu_second [errors]" in
@@ -321,12 +250,14 @@ clock_ticks=$(getconf CLK_TCK)
 wrk_result=""
 run_wrk() {
   local name=$1 port=$2 pid=$3 length=$4 out=$scratch/wrk.out ticks_before ticks
-  ticks_before=$(cpu_ticks "$pid")
+  # shellcheck disable=SC2086 # pid: one or more (nginx's workers)
+  ticks_before=$(cpu_ticks $pid)
   wrk -t"$wrk_threads" -c"$connections" -d"$length" --latency -s "$scratch/post.lua" \
     "http://127.0.0.1:$port/" >"$out" 2>&1 &
   pids+=("$!")
   wait "$!" || die "wrk against $name failed: $(cat "$out")"
-  ticks=$(($(cpu_ticks "$pid") - ticks_before))
+  # shellcheck disable=SC2086
+  ticks=$(($(cpu_ticks $pid) - ticks_before))
   local rps requests p50 p99 per_cpu errors
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   [ -n "$rps" ] || die "wrk against $name printed no result: $(cat "$out")"
@@ -340,8 +271,8 @@ run_wrk() {
 
 say ""
 say "Throughput: wrk -t$wrk_threads -c$connections -d$duration, POST / with a ${#body}-byte JSON body, $rounds rounds each"
-port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port" ;; nginx) echo "$nginx_port" ;; esac; }
-pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_worker" ;; esac; }
+port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port" ;; nginx) echo "$nginx_port" ;; haproxy) echo "$haproxy_port" ;; esac; }
+pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_workers" ;; haproxy) echo "$haproxy_pid" ;; esac; }
 if [ -n "$baseline_bin" ]; then say "  before: ignite-proxy of $baseline_rev ($baseline_sha), taking turns with this tree's (proxy)"; fi
 for target in "${targets[@]}"; do run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$warmup"; done
 printf '  %-6s %-6s %12s %10s %10s %14s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec"
@@ -363,12 +294,16 @@ printf '%s\n' "${results[@]}" | awk '
     if (n["before"])
       printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean before", rps["before"], p50["before"], p99["before"], cpu["before"]
     printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean nginx", rps["nginx"], p50["nginx"], p99["nginx"], cpu["nginx"]
+    printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean haproxy", rps["haproxy"], p50["haproxy"], p99["haproxy"], cpu["haproxy"]
     if (n["before"])
       printf "  %-13s %12.3f %10.2f %10.2f %14.3f   (this tree against the baseline)\n", "proxy/before",
         rps["proxy"] / rps["before"], p50["proxy"] / p50["before"], p99["proxy"] / p99["before"], cpu["proxy"] / cpu["before"]
     printf "  %-13s %12.2f %10.2f %10.2f %14.2f   (higher is better for rps and req/CPU-sec, lower for latency)\n",
       "proxy/nginx", rps["proxy"] / rps["nginx"], p50["proxy"] / p50["nginx"], p99["proxy"] / p99["nginx"],
       cpu["proxy"] / cpu["nginx"]
+    printf "  %-13s %12.2f %10.2f %10.2f %14.2f\n",
+      "proxy/haproxy", rps["proxy"] / rps["haproxy"], p50["proxy"] / p50["haproxy"], p99["proxy"] / p99["haproxy"],
+      cpu["proxy"] / cpu["haproxy"]
   }'
 
 stop_all
