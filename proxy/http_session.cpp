@@ -43,6 +43,9 @@ namespace {
 
 constexpr auto k_use = net::as_tuple(net::use_awaitable);
 constexpr std::size_t k_head_read_size = 4096;
+// How long a keep-alive connection waits for its next request with its buffer and
+// coroutine kept, before it parks lean (serve_requests).
+constexpr auto k_hot_wait = std::chrono::milliseconds(250);
 constexpr std::size_t k_body_read_size = 16384;
 // A body is reserved up to this at once and grows as bytes arrive: a Content-Length
 // alone must not make the proxy allocate megabytes for a client that sends nothing.
@@ -106,7 +109,7 @@ void http_session<Stream>::start() {
   if constexpr (client_stream<Stream>::is_tls)
     handshake();
   else
-    wait_for_request();
+    wait_for_request(clock::now());
 }
 
 // ---- the TLS handshake --------------------------------------------------------------------
@@ -148,7 +151,7 @@ void http_session<Stream>::handshake() {
                               }
                               worker_stats::bump(stats.tls_handshakes);
                               if (self->closed_ || self->worker_.draining()) return self->close();
-                              self->wait_for_request();
+                              self->wait_for_request(clock::now());
                             });
   }
 }
@@ -248,11 +251,12 @@ void http_session<Stream>::on_watch(unsigned generation) {
 // plain completion handler, and each wake-up spawns the coroutine that serves what came.
 // Over plain TCP the wait needs no buffer either. Over TLS the wait is a read through
 // the TLS layer (bytes may already sit inside it), into the session's buffer.
+// `idle_since` is when the connection became idle: its idle timeout counts from there.
 template <class Stream>
-void http_session<Stream>::wait_for_request() {
+void http_session<Stream>::wait_for_request(clock::time_point idle_since) {
   idle_ = true;
   worker_.park(*this);
-  set_deadline(deadlines::next_request(clock::now(), served_any_, worker_.snapshot()->limits(), worker_.overloaded()));
+  set_deadline(deadlines::next_request(idle_since, served_any_, worker_.snapshot()->limits(), worker_.overloaded()));
   auto resume = [self = this->shared_from_this()](boost::system::error_code ec) {
     self->idle_ = false;
     self->worker_.unpark(*self);
@@ -272,17 +276,41 @@ void http_session<Stream>::wait_for_request() {
   }
 }
 
+// A busy keep-alive client sends its next request soon after the answer. Parking for it
+// would cost, per request, freeing and reallocating the read buffer, an epoll_ctl (a
+// wait re-arms the descriptor; a read after one that drained the socket needs no
+// syscall to start) and a coroutine spawn. So over plain TCP the coroutine first reads
+// for the next request itself, buffer and frames kept, for at most k_hot_wait; only a
+// connection quiet that long parks lean. The hot wait is idle like the parked one: the
+// overload manager may evict it, a drain ends it, and its idle timeout is the same.
 template <class Stream>
 net::awaitable<void> http_session<Stream>::serve_requests(std::shared_ptr<http_session> self) {
-  bool keep = true;
-  do {
-    keep = co_await serve() && !worker_.draining();
+  for (;;) {
+    if (!co_await serve() || worker_.draining()) break;
     served_any_ = true;
-  } while (keep && buffer_.size() > 0);  // pipelined requests are served before parking
-  if (keep)
-    wait_for_request();
-  else
-    close();
+    if (buffer_.size() > 0) continue;  // pipelined requests are served before waiting
+    const auto idle_since = clock::now();
+    if constexpr (!client_stream<Stream>::is_tls) {
+      const auto& limits = worker_.snapshot()->limits();
+      idle_ = true;
+      worker_.park(*this);
+      set_deadline(
+          std::min(idle_since + k_hot_wait, deadlines::next_request(idle_since, true, limits, worker_.overloaded())));
+      auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(k_head_read_size), k_use);
+      buffer_.commit(n);
+      idle_ = false;
+      worker_.unpark(*this);
+      if (n > 0) continue;
+      // Only the end of the hot wait parks; anything else (the client closed, an
+      // eviction, a drain, the idle timeout itself) ends the connection.
+      const bool hot_wait_over = ec == net::error::operation_aborted && timed_out_ && !closed_ && !worker_.draining() &&
+                                 clock::now() < deadlines::next_request(idle_since, true, limits, worker_.overloaded());
+      if (!hot_wait_over) break;
+    }
+    wait_for_request(idle_since);
+    co_return;
+  }
+  close();
 }
 
 template <class Stream>

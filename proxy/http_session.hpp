@@ -81,7 +81,7 @@ class http_session final : public session_base,
   void set_deadline(clock::time_point deadline) override;
 
  private:
-  void wait_for_request();
+  void wait_for_request(clock::time_point idle_since);
   boost::asio::awaitable<void> serve_requests(std::shared_ptr<http_session> self);
   boost::asio::awaitable<bool> serve();
 
@@ -126,7 +126,7 @@ class http_session final : public session_base,
   clock::time_point deadline_ = clock::time_point::max();
   upstream_exchange* watched_ = nullptr;  // the exchange in progress, cancelled with the session
   unsigned watch_generation_ = 0;
-  bool idle_ = false;  // parked between requests (wait_for_request)
+  bool idle_ = false;  // between requests: parked (wait_for_request) or in the hot wait
   bool watch_armed_ = false;
   bool timed_out_ = false;
   bool closed_ = false;
