@@ -256,6 +256,8 @@ template <class Stream>
 void http_session<Stream>::wait_for_request(clock::time_point idle_since) {
   idle_ = true;
   worker_.park(*this);
+  std::string().swap(upstream_head_);
+  std::string().swap(client_head_);
   set_deadline(deadlines::next_request(idle_since, served_any_, worker_.snapshot()->limits(), worker_.overloaded()));
   auto resume = [self = this->shared_from_this()](boost::system::error_code ec) {
     self->idle_ = false;
@@ -602,7 +604,9 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   }
   x.cold_start = up.cold_start();
 
-  std::string head;
+  // The session's string, not a new one: a busy connection reuses its capacity.
+  auto& head = upstream_head_;
+  head.clear();
   head.reserve(512 + x.head_size);
   forward_facts facts;
   facts.execution_id = x.id.view();
@@ -688,15 +692,16 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
   }
   if (framing == client_framing::close_delimited || worker_.draining()) x.keep_alive = false;
   x.status = res.result_int();
-  std::string head;
+  auto& head = client_head_;
+  head.clear();
   head.reserve(512);
   write_client_head(x.status, res.reason(), res, framing, length, x.keep_alive, x.id.view(), x.cold_start, head);
 
   static constexpr std::string_view k_crlf = "\r\n";
   static constexpr std::string_view k_last_chunk = "0\r\n\r\n";
-  std::array<net::const_buffer, 2 + 3 * upstream_exchange::k_max_pieces> out;
-  std::array<std::array<char, 18>, upstream_exchange::k_max_pieces> chunk_heads;
-  upstream_exchange::body_piece piece;
+  auto& out = x.relay.out;
+  auto& chunk_heads = x.relay.chunk_heads;
+  auto& piece = x.relay.piece;
   for (bool first = true;; first = false) {
     // The first look takes only what came with the head: a pod that streams and pauses
     // gets its head to the client at once.

@@ -123,6 +123,8 @@ class http_session final : public session_base,
   steady_timer timer_;
   boost::beast::flat_buffer buffer_;  // client bytes not yet parsed; released when idle
   std::string client_ip_;             // for X-Forwarded-For (fits the small-string buffer)
+  std::string upstream_head_;         // the heads written for the pod and the client: kept
+  std::string client_head_;           // between requests of a busy connection, freed when idle
   clock::time_point deadline_ = clock::time_point::max();
   upstream_exchange* watched_ = nullptr;  // the exchange in progress, cancelled with the session
   unsigned watch_generation_ = 0;

@@ -5,6 +5,7 @@
 // come from `arena`, which starts inside the context: a typical request needs no heap
 // allocation for its headers.
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 
@@ -65,6 +67,14 @@ struct request_context {
   unsigned status = 0;
   bool keep_alive = false;
   bool cold_start = false;
+
+  // relay_response's buffers, here rather than in its coroutine frame: Asio recycles
+  // frames only up to about 1 KiB, and larger ones cost an allocation per request.
+  struct relay_buffers {
+    std::array<boost::asio::const_buffer, 2 + 3 * upstream_exchange::k_max_pieces> out;
+    std::array<std::array<char, 18>, upstream_exchange::k_max_pieces> chunk_heads;
+    upstream_exchange::body_piece piece;
+  } relay;
 };
 
 }  // namespace ignite::proxy
