@@ -1,0 +1,250 @@
+#!/usr/bin/env bash
+# bench/curves.sh: how the cost grows, as CSV files and PNG plots, on loopback.
+#
+#   bench/curves.sh                                   # every curve, ~5 minutes
+#   BENCH_CURVES=connections BENCH_DURATION=2s bench/curves.sh
+#   BENCH_PLOT_ONLY=1 bench/curves.sh                 # redraw the PNGs from the CSVs
+#
+# The curves, each written to $BENCH_RESULTS/<curve>.csv and drawn to <curve>.png:
+#   connections  wrk -t1 -c<N> against ignite-proxy, nginx and HAProxy set up as the same
+#                reverse proxy (bench/lib.sh) in front of bench_backend, one worker each:
+#                requests/s and p99 per connection count. At each point the targets take
+#                turns (proxy, nginx, haproxy, proxy, ...), so drift in the machine's load
+#                hits all alike; the CSV holds the mean of the rounds, -runs.csv every run.
+#
+# Knobs (environment):
+#   BUILD_DIR                 build tree to use/configure           (default: <repo>/build)
+#   BENCH_CURVES              which curves, in order                (default: connections)
+#   BENCH_DURATION            one measured wrk run                  (default: 5s)
+#   BENCH_WARMUP              one unmeasured wrk run per target and point (default: 1s)
+#   BENCH_ROUNDS              measured runs per target and point    (default: 2)
+#   BENCH_CONNECTION_POINTS   wrk connection counts (default: 16 32 64 128 256 512 1024 2048 4096)
+#   BENCH_RESULTS             where the CSV and PNG files go         (default: bench/results)
+#   BENCH_PLOT_ONLY           1: only redraw the PNGs from the CSVs  (default: 0)
+#   BENCH_KEEP                1: keep the scratch dir with configs/logs (default: 0)
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${BUILD_DIR:-$root/build}
+curves=${BENCH_CURVES:-connections}
+duration=${BENCH_DURATION:-5s}
+warmup=${BENCH_WARMUP:-1s}
+rounds=${BENCH_ROUNDS:-2}
+connection_points=${BENCH_CONNECTION_POINTS:-16 32 64 128 256 512 1024 2048 4096}
+results=${BENCH_RESULTS:-$root/bench/results}
+plot_only=${BENCH_PLOT_ONLY:-0}
+keep=${BENCH_KEEP:-0}
+
+readonly domain=ignite.dodil.cloud
+readonly app_host=bench-acme-corp.$domain
+readonly body='{"name":"ada"}'
+
+for curve in $curves; do
+  case $curve in connections) ;; *) die "unknown curve '$curve' (connections)" ;; esac
+done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be at least 1, got '$rounds'"
+for n in $connection_points; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a count: '$n'"; done
+
+mkdir -p "$results"
+
+# What the plots say they came from: the OS, the cores and the CPU model, and the date.
+machine() {
+  local os cpu
+  os=$(awk -F= '{ gsub(/"/, "", $2) } $1 == "NAME" { split($2, w, " ") } $1 == "VERSION_ID" { v = $2 }
+    END { print w[1] " " v }' /etc/os-release)
+  cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+  echo "$os, $(nproc) cores ($cpu), $(date -u +%Y-%m-%d)"
+}
+
+# plot CURVE: $results/CURVE.csv to $results/CURVE.png, with bench/plot.gnuplot. The CSV's
+# first line ("# <machine>; <settings>") becomes the plot's subtitle, on two lines.
+plot() {
+  local csv=$results/$1.csv note
+  [ -f "$csv" ] || die "no $csv to plot"
+  note=$(head -n 1 "$csv" | sed 's/^# //; s/"/\\"/g; s/; /\\n/')
+  gnuplot -e "curve='$1'; csv='$csv'; png='$results/$1.png'; note=\"$note\"" "$root/bench/plot.gnuplot" ||
+    die "gnuplot failed on $csv"
+  say "  plot: $results/$1.png"
+}
+
+if [ "$plot_only" = 1 ]; then
+  command -v gnuplot >/dev/null || die "needs gnuplot (apt-get install gnuplot-nox)"
+  for curve in $curves; do plot "$curve"; done
+  exit 0
+fi
+
+# ---------------------------------------------------------------- tools and build
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+install_tools() {
+  local missing=()
+  command -v wrk >/dev/null || missing+=(wrk)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+  command -v gnuplot >/dev/null || missing+=(gnuplot-nox)
+  ((${#missing[@]})) || return 0
+  say "installing: ${missing[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_tools
+build ignite-proxy bench_backend
+proxy_bin=$build_dir/ignite-proxy
+backend_bin=$build_dir/bench/bench_backend
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
+
+# The largest point costs wrk a descriptor per connection and each proxy two.
+max_connections=0
+for n in $connection_points; do ((n > max_connections)) && max_connections=$n; done
+raise_nofile $((max_connections * 2 + 100)) "$max_connections connections"
+
+# ---------------------------------------------------------------- processes and cleanup
+
+scratch=$(mktemp -d /tmp/ignite-curves.XXXXXX)
+proxy_log=$scratch/proxy.log
+pids=() # stop_all stops them newest first: clients, then the proxies, then the backend
+install_cleanup
+
+say "$(machine); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+start_backend() {
+  "$backend_bin" 0 >"$scratch/backend.out" 2>&1 &
+  pids+=("$!")
+  wait_until 10 grep -qs 'listening on' "$scratch/backend.out" || die "bench_backend did not start"
+  backend_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/backend.out")
+}
+
+# A target must answer the benchmark request with the backend's 200 and an execution id
+# before any number is worth recording.
+check_target() {
+  local name=$1 port=$2 host=${3:-$app_host} headers
+  headers=$(curl -s --max-time 10 -o /dev/null -D - -H "Host: $host" -H 'Content-Type: application/json' \
+    --data "$body" "http://127.0.0.1:$port/") || die "$name: request failed"
+  grep -qs '^HTTP/1.1 200' <<<"$headers" || die "$name: expected 200, got: $(head -n 1 <<<"$headers")"
+  grep -qi '^x-ignite-execution-id:' <<<"$headers" || die "$name: no x-ignite-execution-id in the answer"
+}
+
+# Latency as wrk prints it ("622.00us", "1.23ms", "1.02s"), in milliseconds.
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
+    printf "%.3f", n }'
+}
+
+# run_wrk NAME PORT CONNECTIONS LENGTH SCRIPT: leaves "rps p50_ms p99_ms errors" in
+# wrk_result (errors: non-2xx answers plus socket errors). wrk runs in the background and
+# is waited for, so a Ctrl-C is not deferred until it ends (it survives Ctrl-C itself).
+wrk_result=""
+run_wrk() {
+  local name=$1 port=$2 conns=$3 length=$4 script=$5 out=$scratch/wrk.out
+  wrk -t1 -c"$conns" -d"$length" --timeout 10s --latency -s "$script" "http://127.0.0.1:$port/" >"$out" 2>&1 &
+  pids+=("$!")
+  wait "$!" || die "wrk against $name failed: $(cat "$out")"
+  unset 'pids[${#pids[@]}-1]'
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")
+  [ -n "$rps" ] || die "wrk against $name printed no result: $(cat "$out")"
+  p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
+  p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
+  errors=$(awk '/Non-2xx/ { e += $NF } /Socket errors/ { gsub(/,/, ""); e += $4 + $6 + $8 + $10 } END { print e + 0 }' "$out")
+  wrk_result="$rps $p50 $p99 $errors"
+}
+
+write_post_lua() { # FILE HOST
+  cat >"$1" <<EOF
+wrk.method = "POST"
+wrk.body = '$body'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Host"] = "$2"
+EOF
+}
+
+# ---------------------------------------------------------------- connections
+
+curve_connections() {
+  say ""
+  say "connections: wrk -t1 -c<N>, $rounds x $duration per target and point (after $warmup unmeasured)," \
+    "ignite-proxy, nginx and HAProxy with 1 worker each"
+  start_backend
+
+  cat >"$scratch/proxy.json" <<EOF
+{
+  "domain": "$domain",
+  "listen": { "http": "127.0.0.1:0", "admin": "127.0.0.1:0" },
+  "threads": 1,
+  "state_file": "$scratch/state.json",
+  "limits": { "max_connections": $((max_connections * 2 > 10000 ? max_connections * 2 : 10000)) },
+  "apps": [
+    { "org": "acme-corp", "name": "bench", "active_version": 1,
+      "versions": [ { "version": 1, "endpoints": ["127.0.0.1:$backend_port"] } ] }
+  ]
+}
+EOF
+  start_proxy
+
+  local nginx_port nginx_pid haproxy_port
+  nginx_port=$(free_port)
+  write_nginx_conf "$scratch/nginx" "$nginx_port" "$backend_port" "$app_host" 1 1
+  "$nginx_bin" -p "$scratch/nginx" -c "$scratch/nginx/nginx.conf" -e "$scratch/nginx/error.log" &
+  nginx_pid=$!
+  pids+=("$nginx_pid")
+  wait_until 10 port_open "$nginx_port" || die "nginx did not start: $(tail -n 5 "$scratch/nginx/error.log")"
+
+  haproxy_port=$(free_port)
+  write_haproxy_conf "$scratch/haproxy.cfg" "$haproxy_port" "$backend_port" "$app_host" 1 1
+  "$haproxy_bin" -db -f "$scratch/haproxy.cfg" >"$scratch/haproxy.log" 2>&1 &
+  pids+=("$!")
+  wait_until 10 port_open "$haproxy_port" || die "haproxy did not start: $(tail -n 5 "$scratch/haproxy.log")"
+
+  check_target proxy "$proxy_port"
+  check_target nginx "$nginx_port"
+  check_target haproxy "$haproxy_port"
+  write_post_lua "$scratch/post.lua" "$app_host"
+
+  local -A port=([proxy]=$proxy_port [nginx]=$nginx_port [haproxy]=$haproxy_port)
+  local targets=(proxy nginx haproxy) runs=$results/connections-runs.csv csv=$results/connections.csv
+  local n r target rps p50 p99 errors
+  {
+    echo "# $(machine); wrk -t1, $rounds x $duration per point, targets alternating; 1 worker each"
+    echo "connections,round,target,rps,p50_ms,p99_ms,errors"
+  } >"$runs"
+  printf '  %6s %-8s %10s %9s %9s %7s\n' conns target "req/s" "p50 ms" "p99 ms" errors
+  for n in $connection_points; do
+    for target in "${targets[@]}"; do run_wrk "$target" "${port[$target]}" "$n" "$warmup" "$scratch/post.lua"; done
+    for ((r = 1; r <= rounds; r++)); do
+      for target in "${targets[@]}"; do
+        run_wrk "$target" "${port[$target]}" "$n" "$duration" "$scratch/post.lua"
+        read -r rps p50 p99 errors <<<"$wrk_result"
+        echo "$n,$r,$target,$rps,$p50,$p99,$errors" >>"$runs"
+        printf '  %6s %-8s %10s %9s %9s %7s\n' "$n" "$target" "$rps" "$p50" "$p99" "$errors"
+      done
+    done
+  done
+
+  # One row per point: each target's mean requests/s and mean p99 over the rounds.
+  {
+    head -n 1 "$runs"
+    echo "connections,proxy_rps,nginx_rps,haproxy_rps,proxy_p99_ms,nginx_p99_ms,haproxy_p99_ms,errors"
+    tail -n +3 "$runs" | awk -F, '
+      { k = $1; if (!(k in seen)) { seen[k] = 1; order[++n] = k }
+        c[k, $3]++; rps[k, $3] += $4; p99[k, $3] += $6; err[k] += $7 }
+      END {
+        for (i = 1; i <= n; i++) { k = order[i]; printf "%s", k
+          split("proxy nginx haproxy", t, " ")
+          for (j = 1; j <= 3; j++) printf ",%.0f", rps[k, t[j]] / c[k, t[j]]
+          for (j = 1; j <= 3; j++) printf ",%.3f", p99[k, t[j]] / c[k, t[j]]
+          printf ",%d\n", err[k] } }'
+  } >"$csv"
+  say "  csv: $csv (means), $runs (every run)"
+  plot connections
+  stop_all
+  check_proxy_stopped
+}
+
+for curve in $curves; do "curve_$curve"; done

@@ -1,0 +1,41 @@
+# bench/plot.gnuplot: draws one curve of bench/curves.sh from its CSV. Called as
+#
+#   gnuplot -e "curve='connections'; csv='bench/results/connections.csv'; \
+#               png='bench/results/connections.png'; note='Debian 12, 2 cores, ...'" bench/plot.gnuplot
+#
+# Each CSV starts with a "# <machine>; <settings>" line (skipped here as a comment; the
+# caller passes it as note) and a header line naming the columns.
+
+set terminal pngcairo size 900,860 font "DejaVu Sans,11" noenhanced
+set output png
+set datafile separator ","
+set key autotitle columnhead
+set grid xtics ytics mxtics mytics lc rgb "#dddddd"
+set key top left box opaque
+set style line 1 lw 2 pt 7 ps 1.1 lc rgb "#d62728"   # ignite-proxy
+set style line 2 lw 2 pt 5 ps 1.1 lc rgb "#1f77b4"   # nginx
+set style line 3 lw 2 pt 9 ps 1.3 lc rgb "#2ca02c"   # HAProxy
+
+if (curve eq "connections") {
+  set multiplot layout 2,1 title "Client connections: ignite-proxy, nginx and HAProxy as the same reverse proxy\n" . note
+  set logscale x 2
+  set xrange [*:*]
+  set xlabel "concurrent keep-alive connections (wrk -t1 -c N, log scale)"
+  set ylabel "requests per second"
+  set key bottom left
+  set yrange [0:*]
+  set format y "%.0s%c"
+  plot csv using 1:2 with linespoints ls 1 title "ignite-proxy", \
+       ""  using 1:3 with linespoints ls 2 title "nginx", \
+       ""  using 1:4 with linespoints ls 3 title "HAProxy"
+  set ylabel "p99 latency (ms, log scale)"
+  set key top left
+  set logscale y 10
+  set yrange [*:*]
+  set format y "%g"
+  plot csv using 1:5 with linespoints ls 1 title "ignite-proxy", \
+       ""  using 1:6 with linespoints ls 2 title "nginx", \
+       ""  using 1:7 with linespoints ls 3 title "HAProxy"
+  unset multiplot
+}
+
