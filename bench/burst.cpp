@@ -5,7 +5,10 @@
 //
 // Prints one line of `key=value` pairs: answers by status, how many were cold starts,
 // how many distinct pods answered (the greeter stamps x-greeter-listening-at-us, which
-// differs per pod), and the time from the send to the first and the last answer.
+// differs per pod), when the first pod started listening (its stamp, counted from the
+// send instant on the same wall clock; negative for a pod already up), and the time from
+// the send to the first and the last answer. The last answer minus listening_ms is how
+// long the proxy took to drain its hold queue into the pod.
 // Exit code 0 only if every request got a 200.
 
 #include <boost/asio/as_tuple.hpp>
@@ -24,7 +27,9 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -42,10 +47,17 @@ using clock_type = std::chrono::steady_clock;
 
 constexpr auto k_use = net::as_tuple(net::use_awaitable);
 
+// Wall-clock microseconds since the Unix epoch, as the greeter stamps its answers.
+std::int64_t unix_micros() {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
+}
+
 struct results {
   std::map<unsigned, int> by_status;
   std::map<std::string, int> errors;
   std::set<std::string> pods;
+  std::int64_t first_listening_us = 0;  // the earliest x-greeter-listening-at-us seen, Unix µs
   int cold = 0;
   std::vector<double> answered_ms;  // after the common send instant
 };
@@ -55,6 +67,7 @@ struct shared_run {
   int total = 0;
   net::steady_timer go;  // cancelled when every connection is up: the common instant
   clock_type::time_point sent_at;
+  std::int64_t sent_at_unix_us = 0;  // the same instant on the wall clock the greeter stamps with
   results r;
   explicit shared_run(net::io_context& ctx) : go(ctx, clock_type::time_point::max()) {}
 };
@@ -69,7 +82,10 @@ net::awaitable<void> one(tcp::endpoint server, std::string request, std::shared_
     co_return;
   }
   if (run->connected < run->total) co_await run->go.async_wait(k_use);
-  if (run->sent_at == clock_type::time_point{}) run->sent_at = clock_type::now();
+  if (run->sent_at == clock_type::time_point{}) {
+    run->sent_at = clock_type::now();
+    run->sent_at_unix_us = unix_micros();
+  }
   auto [wec, n] = co_await net::async_write(socket, net::buffer(request), k_use);
   if (wec) {
     ++run->r.errors["write: " + wec.message()];
@@ -87,7 +103,13 @@ net::awaitable<void> one(tcp::endpoint server, std::string request, std::shared_
   run->r.answered_ms.push_back(std::chrono::duration<double, std::milli>(clock_type::now() - run->sent_at).count());
   ++run->r.by_status[res.result_int()];
   if (res["x-ignite-cold-start"] == "true") ++run->r.cold;
-  if (auto pod = res["x-greeter-listening-at-us"]; !pod.empty()) run->r.pods.emplace(pod);
+  if (auto pod = res["x-greeter-listening-at-us"]; !pod.empty()) {
+    run->r.pods.emplace(pod);
+    std::int64_t at = 0;
+    if (std::from_chars(pod.data(), pod.data() + pod.size(), at).ec == std::errc{} &&
+        (run->r.first_listening_us == 0 || at < run->r.first_listening_us))
+      run->r.first_listening_us = at;
+  }
 }
 
 // Every request is a connection: raise the soft descriptor limit to the hard one, so a
@@ -125,8 +147,11 @@ int main(int argc, char** argv) {
   auto at = [&](double q) {
     return r.answered_ms.empty() ? 0.0 : r.answered_ms[static_cast<std::size_t>(q * (r.answered_ms.size() - 1))];
   };
-  std::printf("requests=%d ok=%d cold=%d pods=%zu first_ms=%.1f p50_ms=%.1f last_ms=%.1f", n, r.by_status[200], r.cold,
-              r.pods.size(), at(0), at(0.5), at(1));
+  // Before last_ms: the scripts read what follows last_ms as the requests not served.
+  std::printf("requests=%d ok=%d cold=%d pods=%zu", n, r.by_status[200], r.cold, r.pods.size());
+  if (r.first_listening_us != 0)
+    std::printf(" listening_ms=%.1f", static_cast<double>(r.first_listening_us - run->sent_at_unix_us) / 1000.0);
+  std::printf(" first_ms=%.1f p50_ms=%.1f last_ms=%.1f", at(0), at(0.5), at(1));
   for (auto& [status, count] : r.by_status)
     if (status != 200) std::printf(" status_%u=%d", status, count);
   for (auto& [what, count] : r.errors) std::printf(" error[%s]=%d", what.c_str(), count);

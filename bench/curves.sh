@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/curves.sh: how the cost grows, as CSV files and PNG plots, on loopback.
 #
-#   bench/curves.sh                                   # every curve, ~5 minutes
+#   bench/curves.sh                                   # every curve, ~7 minutes
 #   BENCH_CURVES=connections BENCH_DURATION=2s bench/curves.sh
 #   BENCH_PLOT_ONLY=1 bench/curves.sh                 # redraw the PNGs from the CSVs
 #
@@ -11,14 +11,25 @@
 #                requests/s and p99 per connection count. At each point the targets take
 #                turns (proxy, nginx, haproxy, proxy, ...), so drift in the machine's load
 #                hits all alike; the CSV holds the mean of the rounds, -runs.csv every run.
+#   held         bench/burst sends <N> requests in one instant at an app with no pod (the
+#                greeter as a `command` app, max_replicas 1, booting BENCH_HELD_START_MS
+#                before it listens, long enough for the proxy to read the whole burst): every
+#                request is held while the pod starts, and the curve is the time from the
+#                instant the pod listened (its own stamp) to the last answer: how long the
+#                proxy takes to drain its hold queue into the pod. The median of
+#                BENCH_HELD_ROUNDS bursts.
 #
 # Knobs (environment):
 #   BUILD_DIR                 build tree to use/configure           (default: <repo>/build)
-#   BENCH_CURVES              which curves, in order                (default: connections)
+#   BENCH_CURVES              which curves, in order                (default: connections held)
 #   BENCH_DURATION            one measured wrk run                  (default: 5s)
 #   BENCH_WARMUP              one unmeasured wrk run per target and point (default: 1s)
 #   BENCH_ROUNDS              measured runs per target and point    (default: 2)
 #   BENCH_CONNECTION_POINTS   wrk connection counts (default: 16 32 64 128 256 512 1024 2048 4096)
+#   BENCH_HELD_POINTS         requests per burst   (default: 10 30 100 300 1000 3000 10000)
+#   BENCH_HELD_ROUNDS         bursts per point                       (default: 3)
+#   BENCH_HELD_START_MS       the pod's boot before it listens      (default: 2000)
+#   BENCH_HELD_CONCURRENCY    container_concurrency of the held app (default: 0, no limit)
 #   BENCH_RESULTS             where the CSV and PNG files go         (default: bench/results)
 #   BENCH_PLOT_ONLY           1: only redraw the PNGs from the CSVs  (default: 0)
 #   BENCH_KEEP                1: keep the scratch dir with configs/logs (default: 0)
@@ -28,11 +39,15 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-curves=${BENCH_CURVES:-connections}
+curves=${BENCH_CURVES:-connections held}
 duration=${BENCH_DURATION:-5s}
 warmup=${BENCH_WARMUP:-1s}
 rounds=${BENCH_ROUNDS:-2}
 connection_points=${BENCH_CONNECTION_POINTS:-16 32 64 128 256 512 1024 2048 4096}
+held_points=${BENCH_HELD_POINTS:-10 30 100 300 1000 3000 10000}
+held_rounds=${BENCH_HELD_ROUNDS:-3}
+held_concurrency=${BENCH_HELD_CONCURRENCY:-0}
+held_start_ms=${BENCH_HELD_START_MS:-2000}
 results=${BENCH_RESULTS:-$root/bench/results}
 plot_only=${BENCH_PLOT_ONLY:-0}
 keep=${BENCH_KEEP:-0}
@@ -42,10 +57,13 @@ readonly app_host=bench-acme-corp.$domain
 readonly body='{"name":"ada"}'
 
 for curve in $curves; do
-  case $curve in connections) ;; *) die "unknown curve '$curve' (connections)" ;; esac
+  case $curve in connections | held) ;; *) die "unknown curve '$curve' (connections, held)" ;; esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be at least 1, got '$rounds'"
-for n in $connection_points; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a count: '$n'"; done
+[[ $held_rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_HELD_ROUNDS must be at least 1, got '$held_rounds'"
+[[ $held_concurrency =~ ^[0-9]+$ ]] || die "BENCH_HELD_CONCURRENCY must be a whole number, got '$held_concurrency'"
+[[ $held_start_ms =~ ^[0-9]+$ ]] || die "BENCH_HELD_START_MS must be a whole number, got '$held_start_ms'"
+for n in $connection_points $held_points; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a count: '$n'"; done
 
 mkdir -p "$results"
 
@@ -92,16 +110,23 @@ install_tools() {
 }
 
 install_tools
-build ignite-proxy bench_backend
+build ignite-proxy bench_backend greeter burst
 proxy_bin=$build_dir/ignite-proxy
 backend_bin=$build_dir/bench/bench_backend
+greeter_bin=$build_dir/examples/greeter/greeter
+burst_bin=$build_dir/bench/burst
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
 
-# The largest point costs wrk a descriptor per connection and each proxy two.
-max_connections=0
+# The largest connections point costs wrk a descriptor per connection and each proxy two;
+# the largest burst costs burst one per request, and the proxy one per request and one per
+# connection to the pod (the proxy raises its own soft limit to the hard one, the pod
+# inherits it).
+max_connections=0 max_burst=0
 for n in $connection_points; do ((n > max_connections)) && max_connections=$n; done
-raise_nofile $((max_connections * 2 + 100)) "$max_connections connections"
+for n in $held_points; do ((n > max_burst)) && max_burst=$n; done
+raise_nofile $((max_connections * 2 > max_burst ? max_connections * 2 + 100 : max_burst + 100)) \
+  "$max_connections connections and bursts of $max_burst"
 
 # ---------------------------------------------------------------- processes and cleanup
 
@@ -245,6 +270,94 @@ EOF
   plot connections
   stop_all
   check_proxy_stopped
+}
+
+# ---------------------------------------------------------------- held
+
+# Lines of the proxy's log for event $1 (any app).
+log_count() { grep -c "\"event\":\"$1\"" "$proxy_log" || true; }
+# No pod left: the proxy has no child process and has logged an exit for every start.
+no_pod() { [ -z "$(child_of "$proxy_pid")" ] && (($(log_count pod_exited) >= $(log_count pod_starting))); }
+
+# column_median CSV KEY COLUMN: the median of COLUMN over the rows whose first column is KEY.
+column_median() {
+  awk -F, -v k="$2" -v c="$3" '$1 == k { print $c }' "$1" | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+
+# A value from burst's `key=value …` line, kept in $line.
+kv() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' <<<"$line"; }
+
+curve_held() {
+  say ""
+  say "held: <N> requests sent in one instant at an app with no pod (bench/burst; the greeter as a" \
+    "command app booting ${held_start_ms} ms, one pod serving them all), $held_rounds bursts per point:" \
+    "the last answer minus the instant the pod listened"
+  local max_held=0 n
+  for n in $held_points; do ((n > max_held)) && max_held=$n; done
+
+  cat >"$scratch/proxy.json" <<EOF
+{
+  "domain": "$domain",
+  "listen": { "http": "127.0.0.1:0", "admin": "127.0.0.1:0" },
+  "threads": 1,
+  "state_file": "$scratch/held-state.json",
+  "limits": { "max_held_requests": $((max_held > 1000 ? max_held : 1000)),
+              "max_connections": $((max_held * 2 > 10000 ? max_held * 2 : 10000)) },
+  "apps": [
+    { "org": "acme-corp", "name": "held", "active_version": 1,
+      "versions": [ { "version": 1, "command": ["env", "GREETER_START_DELAY_MS=$held_start_ms", "$greeter_bin"] } ],
+      "scaling": { "max_replicas": 1, "container_concurrency": $held_concurrency, "idle_timeout_ms": 200 } }
+  ]
+}
+EOF
+  : >"$proxy_log"
+  start_proxy
+
+  local runs=$results/held-runs.csv csv=$results/held.csv r out ok cold listening last drain
+  {
+    echo "# $(machine); bench/burst at a cold app, one pod (greeter booting $held_start_ms ms; container_concurrency $held_concurrency), median of $held_rounds bursts; 1 worker"
+    echo "requests,round,ok,cold,listening_ms,last_ms,drain_ms"
+  } >"$runs"
+  printf '  %8s %5s %8s %8s %12s %9s %9s\n' requests round ok cold "listening ms" "last ms" "drain ms"
+  for n in $held_points; do
+    for ((r = 1; r <= held_rounds; r++)); do
+      wait_until 20 no_pod || die "the pod did not stop within 20 s of going idle; cannot start a cold burst"
+      out=$scratch/burst.out
+      # In the background and waited for, so Ctrl-C is not deferred until it ends; it exits
+      # non-zero when not every request got a 200, which its line says.
+      timeout 120 "$burst_bin" 127.0.0.1 "$proxy_port" "held-acme-corp.$domain" "$n" >"$out" 2>&1 &
+      pids+=("$!")
+      wait "$!" || true
+      unset 'pids[${#pids[@]}-1]'
+      line=$(tail -n 1 "$out")
+      ok=$(kv ok) cold=$(kv cold) listening=$(kv listening_ms) last=$(kv last_ms)
+      if [ -z "$ok" ] || [ -z "$listening" ]; then die "burst of $n printed no result: $(cat "$out")"; fi
+      drain=$(awk -v l="$last" -v p="$listening" 'BEGIN { printf "%.1f", l - p }')
+      echo "$n,$r,$ok,$cold,$listening,$last,$drain" >>"$runs"
+      printf '  %8s %5s %8s %8s %12s %9s %9s\n' "$n" "$r" "$ok" "$cold" "$listening" "$last" "$drain"
+      ((ok == n)) || say "     not served: $(tr ' ' '\n' <<<"${line#*last_ms=}" | tail -n +2 | paste -sd' ')"
+      ((cold == ok)) || say "     $((ok - cold)) answers were not held: the pod listened before the proxy had read them"
+    done
+  done
+
+  # One row per point: the medians over the bursts.
+  {
+    head -n 1 "$runs"
+    echo "requests,ok,cold,listening_ms,last_ms,drain_ms,drain_us_per_request"
+    for n in $held_points; do
+      local row=$n col
+      for col in 3 4 5 6 7; do row+=,$(column_median "$runs" "$n" "$col"); done
+      echo "$row,$(awk -v d="${row##*,}" -v n="$n" 'BEGIN { printf "%.1f", d * 1000 / n }')"
+    done
+  } >"$csv"
+  say "  csv: $csv (medians), $runs (every burst)"
+  plot held
+  stop_all
+  check_proxy_stopped
+  if (($(log_count pod_exited) < $(log_count pod_starting))); then
+    say "  note: $(log_count pod_starting) pods started but only $(log_count pod_exited) logged an exit"
+  fi
 }
 
 for curve in $curves; do "curve_$curve"; done

@@ -39,3 +39,19 @@ if (curve eq "connections") {
   unset multiplot
 }
 
+if (curve eq "held") {
+  set multiplot layout 2,1 title "Requests held during one cold start: draining the hold queue into the pod\n" . note
+  set logscale x 10
+  set logscale y 10
+  set xlabel "requests sent in one instant at an app with no pod (log scale)"
+  set ylabel "drain time (ms, log scale)"
+  set key top left
+  plot csv using 1:6 with linespoints ls 1 title "ignite-proxy: pod listening -> last answer"
+  unset logscale y
+  set yrange [0:*]
+  set ylabel "drain time per held request (microseconds)"
+  set key bottom right
+  plot csv using 1:7 with linespoints ls 1 title "ignite-proxy: drain time / requests"
+  unset multiplot
+}
+
