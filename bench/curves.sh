@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/curves.sh: how the cost grows, as CSV files and PNG plots, on loopback.
 #
-#   bench/curves.sh                                   # every curve, ~7 minutes
+#   bench/curves.sh                                   # every curve, ~15 minutes
 #   BENCH_CURVES=connections BENCH_DURATION=2s bench/curves.sh
 #   BENCH_PLOT_ONLY=1 bench/curves.sh                 # redraw the PNGs from the CSVs
 #
@@ -18,10 +18,16 @@
 #                instant the pod listened (its own stamp) to the last answer: how long the
 #                proxy takes to drain its hold queue into the pod. The median of
 #                BENCH_HELD_ROUNDS bursts.
+#   apps         <N> apps in the config file, each an endpoints version on bench_backend,
+#                and a fresh proxy per point: its start-up time (exec to every endpoint
+#                probed ready), RSS
+#                (and bytes per app over the smallest table's), the reload time (SIGHUP to
+#                the "reloaded" log line, the median of BENCH_APPS_RELOADS) and wrk
+#                requests/s at BENCH_APPS_HOSTS of the apps, spread over the table, in turn.
 #
 # Knobs (environment):
 #   BUILD_DIR                 build tree to use/configure           (default: <repo>/build)
-#   BENCH_CURVES              which curves, in order                (default: connections held)
+#   BENCH_CURVES              which curves, in order                (default: connections held apps)
 #   BENCH_DURATION            one measured wrk run                  (default: 5s)
 #   BENCH_WARMUP              one unmeasured wrk run per target and point (default: 1s)
 #   BENCH_ROUNDS              measured runs per target and point    (default: 2)
@@ -30,6 +36,10 @@
 #   BENCH_HELD_ROUNDS         bursts per point                       (default: 3)
 #   BENCH_HELD_START_MS       the pod's boot before it listens      (default: 2000)
 #   BENCH_HELD_CONCURRENCY    container_concurrency of the held app (default: 0, no limit)
+#   BENCH_APPS_POINTS         apps in the route table  (default: 1 10 100 1000 10000 100000)
+#   BENCH_APPS_HOSTS          apps the traffic goes to, in turn     (default: 16)
+#   BENCH_APPS_CONNECTIONS    wrk connections for the apps curve    (default: 64)
+#   BENCH_APPS_RELOADS        SIGHUP reloads per point (the median is kept) (default: 3)
 #   BENCH_RESULTS             where the CSV and PNG files go         (default: bench/results)
 #   BENCH_PLOT_ONLY           1: only redraw the PNGs from the CSVs  (default: 0)
 #   BENCH_KEEP                1: keep the scratch dir with configs/logs (default: 0)
@@ -39,7 +49,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build_dir=${BUILD_DIR:-$root/build}
-curves=${BENCH_CURVES:-connections held}
+curves=${BENCH_CURVES:-connections held apps}
 duration=${BENCH_DURATION:-5s}
 warmup=${BENCH_WARMUP:-1s}
 rounds=${BENCH_ROUNDS:-2}
@@ -48,6 +58,10 @@ held_points=${BENCH_HELD_POINTS:-10 30 100 300 1000 3000 10000}
 held_rounds=${BENCH_HELD_ROUNDS:-3}
 held_concurrency=${BENCH_HELD_CONCURRENCY:-0}
 held_start_ms=${BENCH_HELD_START_MS:-2000}
+apps_points=${BENCH_APPS_POINTS:-1 10 100 1000 10000 100000}
+apps_hosts=${BENCH_APPS_HOSTS:-16}
+apps_connections=${BENCH_APPS_CONNECTIONS:-64}
+apps_reloads=${BENCH_APPS_RELOADS:-3}
 results=${BENCH_RESULTS:-$root/bench/results}
 plot_only=${BENCH_PLOT_ONLY:-0}
 keep=${BENCH_KEEP:-0}
@@ -57,13 +71,16 @@ readonly app_host=bench-acme-corp.$domain
 readonly body='{"name":"ada"}'
 
 for curve in $curves; do
-  case $curve in connections | held) ;; *) die "unknown curve '$curve' (connections, held)" ;; esac
+  case $curve in connections | held | apps) ;; *) die "unknown curve '$curve' (connections, held, apps)" ;; esac
 done
 [[ $rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be at least 1, got '$rounds'"
 [[ $held_rounds =~ ^[1-9][0-9]*$ ]] || die "BENCH_HELD_ROUNDS must be at least 1, got '$held_rounds'"
 [[ $held_concurrency =~ ^[0-9]+$ ]] || die "BENCH_HELD_CONCURRENCY must be a whole number, got '$held_concurrency'"
 [[ $held_start_ms =~ ^[0-9]+$ ]] || die "BENCH_HELD_START_MS must be a whole number, got '$held_start_ms'"
-for n in $connection_points $held_points; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a count: '$n'"; done
+for knob in apps_hosts apps_connections apps_reloads; do
+  [[ ${!knob} =~ ^[1-9][0-9]*$ ]] || die "$knob must be at least 1, got '${!knob}'"
+done
+for n in $connection_points $held_points $apps_points; do [[ $n =~ ^[1-9][0-9]*$ ]] || die "not a count: '$n'"; done
 
 mkdir -p "$results"
 
@@ -136,6 +153,15 @@ pids=() # stop_all stops them newest first: clients, then the proxies, then the 
 install_cleanup
 
 say "$(machine); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# Stops the newest process started (as stop_all does) and forgets it.
+stop_newest() {
+  local pid=${pids[-1]}
+  kill -TERM "$pid" 2>/dev/null || true
+  wait_until 30 exited "$pid" || kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  unset 'pids[-1]'
+}
 
 start_backend() {
   "$backend_bin" 0 >"$scratch/backend.out" 2>&1 &
@@ -358,6 +384,145 @@ EOF
   if (($(log_count pod_exited) < $(log_count pod_starting))); then
     say "  note: $(log_count pod_starting) pods started but only $(log_count pod_exited) logged an exit"
   fi
+}
+
+# ---------------------------------------------------------------- apps
+
+# write_apps_config N: $scratch/proxy.json with N apps (app1-bench … appN-bench), each an
+# endpoints version on the one bench_backend; request lines go to a file of their own so
+# the log holds only the lifecycle lines this curve reads.
+write_apps_config() {
+  python3 - "$1" "$scratch" "$backend_port" "$domain" >"$scratch/proxy.json" <<'PY'
+import json, sys
+n, scratch, port, domain = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+json.dump({
+    "domain": domain,
+    "listen": {"http": "127.0.0.1:0", "admin": "127.0.0.1:0"},
+    "threads": 1,
+    "state_file": f"{scratch}/apps-state.json",
+    "log": {"access_file": f"{scratch}/access.log", "access_stderr": False},
+    "apps": [{"org": "bench", "name": f"app{i}", "active_version": 1,
+              "versions": [{"version": 1, "endpoints": [f"127.0.0.1:{port}"]}]}
+             for i in range(1, n + 1)],
+}, sys.stdout)
+PY
+}
+
+# write_hosts_lua FILE HOST…: a wrk script that sends POST / to the hosts in turn; the
+# requests are formatted once, in init.
+write_hosts_lua() {
+  local file=$1 host
+  shift
+  {
+    echo "local hosts = {"
+    for host; do echo "  \"$host\","; done
+    cat <<EOF
+}
+local requests, i = {}, 0
+function init(args)
+  for k, h in ipairs(hosts) do
+    requests[k] = wrk.format("POST", "/", { ["Host"] = h, ["Content-Type"] = "application/json" }, '$body')
+  end
+end
+function request()
+  i = i % #requests + 1
+  return requests[i]
+end
+EOF
+  } >"$file"
+}
+
+# "2026-11-27T07:12:33.123Z" (the log's time) in Unix milliseconds.
+log_time_ms() { sed -n 's/^{"time":"\([^"]*\)".*/\1/p' <<<"$1" | xargs -r -I{} date -u -d {} +%s%3N; }
+# Every app's endpoint probed ready (wc -l first: cheaper than grep on a big log, and
+# every app writes a pod_starting and a pod_ready line).
+all_apps_ready() {
+  proxy_listening && (($(wc -l <"$proxy_log") >= 2 * apps_now)) && (($(log_count pod_ready) >= apps_now))
+}
+reloads_logged() { (($(log_count reloaded) + $(log_count reload_failed) > reloads_before)); }
+
+curve_apps() {
+  say ""
+  say "apps: <N> apps in the route table (config file, each an endpoints version on bench_backend):" \
+    "the proxy's start-up and RSS, $apps_reloads SIGHUP reloads, and wrk -t1 -c$apps_connections" \
+    "at $apps_hosts of the apps in turn, $rounds x $duration"
+  start_backend
+  local runs=$results/apps-runs.csv csv=$results/apps.csv n r t0 ms rss rss_after started listening apps_now
+  local reload_ms rps p50 p99 errors hosts i
+  {
+    echo "# $(machine); apps in the config file; wrk -t1 -c$apps_connections at up to $apps_hosts apps, $rounds x $duration per point; 1 worker"
+    echo "apps,startup_ms,rss_kib,reload_ms,rss_after_kib,rps,p99_ms,errors"
+  } >"$runs"
+  printf '  %7s %11s %10s %10s %12s %9s %9s %7s\n' apps "ready ms" "RSS KiB" "reload ms" "RSS after" "req/s" "p99 ms" errors
+  for n in $apps_points; do
+    write_apps_config "$n"
+    : >"$proxy_log"
+    rm -f "$scratch/apps-state.json" "$scratch/access.log"
+    # The proxy listens at once and then probes every endpoints version (a "pod" that is
+    # ready when it accepts a connection): start-up is exec to the last pod_ready line.
+    # start_proxy's 10 s cap is for a small table; a big one gets longer.
+    started=$EPOCHREALTIME
+    "$proxy_bin" --config "$scratch/proxy.json" 2>"$proxy_log" &
+    proxy_pid=$!
+    pids+=("$proxy_pid")
+    apps_now=$n
+    wait_until 300 all_apps_ready ||
+      die "ignite-proxy did not have $n apps ready within 300 s: $(log_count pod_ready) ready; $(tail -n 2 "$proxy_log")"
+    listening=$(log_time_ms "$(grep '"event":"pod_ready"' "$proxy_log" | tail -n 1)")
+    proxy_port=$(proxy_http_port)
+    check_target "proxy with $n apps" "$proxy_port" "app$n-bench.$domain"
+    rss=$(rss_kib "$proxy_pid")
+
+    # Reload: from the signal to the "reloaded" line (the log's time, 1 ms resolution).
+    local reload_list=()
+    for ((r = 1; r <= apps_reloads; r++)); do
+      reloads_before=$(($(log_count reloaded) + $(log_count reload_failed)))
+      t0=$EPOCHREALTIME
+      kill -HUP "$proxy_pid"
+      wait_until 300 reloads_logged || die "no reload line within 300 s with $n apps"
+      ((reloads_before < $(log_count reloaded))) ||
+        die "reload with $n apps failed: $(grep '"event":"reload_failed"' "$proxy_log" | tail -n 1)"
+      ms=$(log_time_ms "$(grep '"event":"reloaded"' "$proxy_log" | tail -n 1)")
+      reload_list+=("$(awk -v l="$ms" -v t="$t0" 'BEGIN { printf "%d", l - int(t * 1000) }')")
+    done
+    reload_ms=$(printf '%s\n' "${reload_list[@]}" | sort -g |
+      awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }')
+
+    # Traffic: up to $apps_hosts apps spread over the table, in turn.
+    hosts=()
+    for ((i = 1; i <= apps_hosts && i <= n; i++)); do hosts+=("app$(((i - 1) * n / (apps_hosts < n ? apps_hosts : n) + 1))-bench.$domain"); done
+    write_hosts_lua "$scratch/hosts.lua" "${hosts[@]}"
+    run_wrk "proxy with $n apps" "$proxy_port" "$apps_connections" "$warmup" "$scratch/hosts.lua"
+    local rps_sum=0 p99_sum=0 err_sum=0
+    for ((r = 1; r <= rounds; r++)); do
+      run_wrk "proxy with $n apps" "$proxy_port" "$apps_connections" "$duration" "$scratch/hosts.lua"
+      read -r rps p50 p99 errors <<<"$wrk_result"
+      rps_sum=$((rps_sum + rps)) err_sum=$((err_sum + errors))
+      p99_sum=$(awk -v a="$p99_sum" -v b="$p99" 'BEGIN { print a + b }')
+    done
+    rps=$((rps_sum / rounds))
+    p99=$(awk -v s="$p99_sum" -v r="$rounds" 'BEGIN { printf "%.3f", s / r }')
+    rss_after=$(rss_kib "$proxy_pid")
+    stop_newest # the proxy; the backend serves the next point
+    check_proxy_stopped
+    ms=$(awk -v a="$started" -v b="$listening" 'BEGIN { printf "%.0f", b - a * 1000 }')
+    echo "$n,$ms,$rss,$reload_ms,$rss_after,$rps,$p99,$err_sum" >>"$runs"
+    printf '  %7s %11s %10s %10s %12s %9s %9s %7s\n' "$n" "$ms" "$rss" "$reload_ms" "$rss_after" "$rps" "$p99" "$err_sum"
+  done
+  stop_all
+
+  # Memory per app: the RSS above the smallest table's, over the apps added; left out where
+  # the table added under 4 MiB, within what the RSS of a fresh proxy varies by.
+  {
+    head -n 1 "$runs"
+    echo "apps,startup_ms,rss_kib,bytes_per_app,reload_ms,rss_after_kib,rps,p99_ms,errors"
+    tail -n +3 "$runs" | sort -t, -k1,1n | awk -F, '
+      NR == 1 { base_n = $1; base_rss = $3 }
+      { per = $1 > base_n && $3 - base_rss >= 4096 ? ($3 - base_rss) * 1024 / ($1 - base_n) : ""
+        printf "%s,%s,%s,%s,%s,%s,%s,%s,%s\n", $1, $2, $3, (per == "" ? "" : sprintf("%.0f", per)), $4, $5, $6, $7, $8 }'
+  } >"$csv"
+  say "  csv: $csv"
+  plot apps
 }
 
 for curve in $curves; do "curve_$curve"; done

@@ -55,3 +55,36 @@ if (curve eq "held") {
   unset multiplot
 }
 
+if (curve eq "apps") {
+  set terminal pngcairo size 900,1180 font "DejaVu Sans,11" noenhanced
+  set output png
+  set multiplot layout 3,1 title "Apps in the route table (config file, each an endpoints version)\n" . note
+  set lmargin at screen 0.11
+  set rmargin at screen 0.88
+  set logscale x 10
+  set xlabel "apps in the route table (log scale)"
+  set ylabel "requests per second"
+  set yrange [0:*]
+  set format y "%.0s%c"
+  set key bottom left
+  plot csv using 1:7 with linespoints ls 1 title "ignite-proxy, wrk at several apps in turn"
+  set yrange [*:*]
+  set logscale y 10
+  set format y "%g"
+  set ylabel "RSS (MiB, log scale)"
+  set y2label "bytes per app added"
+  set y2tics
+  set y2range [0:*]
+  set format y2 "%g"
+  set key top left
+  plot csv using 1:($3 / 1024) with linespoints ls 1 title "RSS, every endpoint ready", \
+       ""  using 1:($6 / 1024) with linespoints ls 2 title "RSS after the reloads and the traffic", \
+       ""  using 1:4 axes x1y2 with linespoints ls 3 title "bytes per app over the smallest table (right axis)"
+  unset y2tics
+  unset y2label
+  set ylabel "milliseconds (log scale)"
+  set format y "%.0f"
+  plot csv using 1:($5 < 1 ? 1 : $5) with linespoints ls 1 title "reload: SIGHUP -> reloaded line (1 ms resolution; under 1 ms drawn at 1)", \
+       ""  using 1:2 with linespoints ls 2 title "start-up: exec -> every endpoint probed ready"
+  unset multiplot
+}
