@@ -23,18 +23,12 @@ class connection_tokens {
   template <class Allocator>
   explicit connection_tokens(const http::basic_fields<Allocator>& fields) {
     for (auto it = fields.find(http::field::connection); it != fields.end() && it->name() == http::field::connection;
-         ++it) {
-      std::string_view list = it->value();
-      while (!list.empty()) {
-        auto comma = list.find(',');
-        auto token = common::trim_ows(list.substr(0, comma));
-        if (!token.empty()) {
-          if (count_ < tokens_.size()) tokens_[count_++] = token;
-        }
-        if (comma == std::string_view::npos) break;
-        list.remove_prefix(comma + 1);
-      }
-    }
+         ++it)
+      add(it->value());
+  }
+  explicit connection_tokens(const request_head& head) {
+    for (std::size_t i = 0; i < head.field_count; ++i)
+      if (iequals(head.fields[i].name(), "connection")) add(head.fields[i].value());
   }
 
   bool names(std::string_view header) const noexcept {
@@ -44,6 +38,16 @@ class connection_tokens {
   }
 
  private:
+  void add(std::string_view list) {
+    while (!list.empty()) {
+      auto comma = list.find(',');
+      auto token = common::trim_ows(list.substr(0, comma));
+      if (!token.empty() && count_ < tokens_.size()) tokens_[count_++] = token;
+      if (comma == std::string_view::npos) break;
+      list.remove_prefix(comma + 1);
+    }
+  }
+
   std::array<std::string_view, 32> tokens_;  // only the first count_ are set
   std::size_t count_ = 0;
 };
@@ -74,6 +78,31 @@ void append_number(std::string& out, std::uint64_t n) {
   out.append(digits, end);
 }
 
+// Calls fn(name, value) for each field, in order, of either kind of field list.
+template <class Allocator, class Fn>
+void each_field(const http::basic_fields<Allocator>& fields, Fn&& fn) {
+  for (const auto& f : fields) fn(std::string_view(f.name_string()), std::string_view(f.value()));
+}
+template <class Fn>
+void each_field(const request_head& head, Fn&& fn) {
+  for (std::size_t i = 0; i < head.field_count; ++i) fn(head.fields[i].name(), head.fields[i].value());
+}
+
+// Fields of the client's that the proxy writes itself (Host, Content-Length) or answers
+// itself (Expect: 100-continue).
+bool written_by_proxy(std::string_view name) noexcept {
+  switch (name.size()) {
+    case 4:
+      return iequals(name, "host");
+    case 6:
+      return iequals(name, "expect");
+    case 14:
+      return iequals(name, "content-length");
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool is_hop_by_hop(std::string_view name) noexcept {
@@ -100,35 +129,26 @@ bool is_platform_header(std::string_view name) noexcept {
 
 bool has_underscore(std::string_view name) noexcept { return std::memchr(name.data(), '_', name.size()) != nullptr; }
 
-template <class Allocator>
-void write_upstream_head(const http::basic_fields<Allocator>& client, const forward_facts& facts, std::size_t body_size,
-                         std::string& out) {
+template <class Fields>
+void write_upstream_head(const Fields& client, const forward_facts& facts, std::size_t body_size, std::string& out) {
   out.append("POST /");
   if (!facts.query.empty()) out.append("?").append(facts.query);
   out.append(" HTTP/1.1\r\n");
   append_field(out, "Host", facts.host);
 
   connection_tokens connection(client);
-  for (const auto& f : client) {
-    switch (f.name()) {
-      case http::field::host:
-      case http::field::content_length:
-      case http::field::expect:  // answered by the proxy itself
-        continue;
-      default:
-        break;
-    }
-    auto name = f.name_string();
-    if (is_hop_by_hop(name) || is_platform_header(name) || connection.names(name) || is_forwarded_header(name) ||
-        has_underscore(name))
-      continue;
-    append_field(out, name, f.value());
-  }
+  each_field(client, [&](std::string_view name, std::string_view value) {
+    if (written_by_proxy(name) || is_hop_by_hop(name) || is_platform_header(name) || connection.names(name) ||
+        is_forwarded_header(name) || has_underscore(name))
+      return;
+    append_field(out, name, value);
+  });
   // Several X-Forwarded-For fields form one list (RFC 9110 5.3); the peer goes last.
   // -Proto and -Host describe this hop and are never taken from the client.
   out.append("X-Forwarded-For: ");
-  for (const auto& f : client)
-    if (iequals(f.name_string(), "x-forwarded-for")) out.append(f.value()).append(", ");
+  each_field(client, [&](std::string_view name, std::string_view value) {
+    if (iequals(name, "x-forwarded-for")) out.append(value).append(", ");
+  });
   out.append(facts.client_ip).append("\r\n");
   append_field(out, "X-Forwarded-Proto", facts.proto);
   append_field(out, "X-Forwarded-Host", facts.host);
@@ -183,6 +203,7 @@ void write_client_head(unsigned status, std::string_view reason, const http::bas
 
 template void write_upstream_head(const http::fields&, const forward_facts&, std::size_t, std::string&);
 template void write_upstream_head(const arena_fields&, const forward_facts&, std::size_t, std::string&);
+template void write_upstream_head(const request_head&, const forward_facts&, std::size_t, std::string&);
 template void write_client_head(unsigned, std::string_view, const http::fields&, client_framing, std::uint64_t, bool,
                                 std::string_view, bool, std::string&);
 template void write_client_head(unsigned, std::string_view, const arena_fields&, client_framing, std::uint64_t, bool,

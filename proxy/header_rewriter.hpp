@@ -12,6 +12,8 @@
 
 #include <boost/beast/http/fields.hpp>
 
+#include "proxy/request_head_check.hpp"
+
 namespace ignite::proxy {
 
 // Facts about one request that the pod is told in x-ignite-* and X-Forwarded-* headers.
@@ -38,9 +40,10 @@ using arena_fields = boost::beast::http::basic_fields<arena_allocator>;
 // Appends `POST /?query HTTP/1.1` and the forwarded fields of `client` (not those with
 // '_' in their name) to `out`, with
 // Content-Length `body_size` (bodies are buffered, so never chunked upstream).
-template <class Allocator>
-void write_upstream_head(const boost::beast::http::basic_fields<Allocator>& client, const forward_facts& facts,
-                         std::size_t body_size, std::string& out);
+// `Fields`: Beast's fields (the control API's invoke) or a checked request_head (the
+// public session).
+template <class Fields>
+void write_upstream_head(const Fields& client, const forward_facts& facts, std::size_t body_size, std::string& out);
 
 enum class client_framing { content_length, chunked, close_delimited, none };
 

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/strings.hpp"
 #include "proxy/chunked_decoder.hpp"
 #include "proxy/client_stream.hpp"
 #include "proxy/deadlines.hpp"
@@ -349,7 +350,7 @@ net::awaitable<bool> http_session<Stream>::serve() {
 
   request_error e;
   // The last line of defence: nothing a client or a pod sends may end the process. The
-  // phases are written not to throw (Beast only parses bounded, pre-checked heads);
+  // phases are written not to throw (Beast only parses bounded, pre-checked pod heads);
   // should something throw anyway, only this request fails, with an answer if none has
   // started, and the connection closes.
   const char* fault = nullptr;
@@ -401,8 +402,8 @@ net::awaitable<bool> http_session<Stream>::serve() {
 
 // ---- read_head ----------------------------------------------------------------------------
 
-// Raw bytes until the blank line, bounded by max_header_bytes: Beast sees a head only
-// after it has passed check_head.
+// Raw bytes until the blank line, bounded by max_header_bytes: nothing reads a head
+// before it is whole.
 template <class Stream>
 net::awaitable<request_error> http_session<Stream>::read_head(request_context& x) {
   const auto& limits = x.snapshot->limits();
@@ -434,28 +435,21 @@ net::awaitable<request_error> http_session<Stream>::read_head(request_context& x
 
 // ---- check_head ---------------------------------------------------------------------------
 
-// The rules Beast does not enforce (request_head_check.hpp), then Beast's parser on the
-// checked head.
+// The head's rules (request_head_check.hpp), checked and read in one pass over a copy of
+// it in the request's arena: the views the later phases hold must survive the read
+// buffer moving its bytes for the body.
 template <class Stream>
 request_error http_session<Stream>::check_head(request_context& x) {
-  const auto& limits = x.snapshot->limits();
-  x.facts = check_request_head(view(buffer_).substr(0, x.head_size));
+  auto* copy = static_cast<char*>(x.arena.allocate(x.head_size, 1));
+  std::memcpy(copy, buffer_.data().data(), x.head_size);
+  x.head_bytes = std::string_view(copy, x.head_size);
+  x.facts = check_request_head(x.head_bytes, &x.head);
   if (x.facts.error != proxy_error::none) return request_error::from_client(x.facts.error, std::string(x.facts.why));
   if (x.facts.underscore_fields)
     worker_stats::bump(worker_.stats().underscore_fields_dropped, x.facts.underscore_fields);
-  auto& parser =
-      x.parser.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(arena_allocator(&x.arena)));
-  parser.eager(false);
-  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-  // Beast checks a Content-Length against a body limit of its own (1 MiB) as it parses
-  // the head: max_body_bytes, applied in route, is the only limit.
-  parser.body_limit(boost::none);
-  boost::system::error_code ec;
-  auto used = parser.put(net::buffer(buffer_.data().data(), x.head_size), ec);
-  if (ec == http::error::header_limit) return request_error::from_client(proxy_error::headers_too_large);
-  if (ec || !parser.is_header_done()) return bad_request("malformed request");
-  buffer_.consume(used);
-  x.keep_alive = !x.facts.http10 && parser.get().keep_alive();
+  x.head_checked = true;
+  buffer_.consume(x.head_size);
+  x.keep_alive = x.head.keep_alive(x.facts);
   return {};
 }
 
@@ -466,27 +460,26 @@ request_error http_session<Stream>::check_head(request_context& x) {
 template <class Stream>
 request_error http_session<Stream>::route(request_context& x) {
   const auto& limits = x.snapshot->limits();
-  const auto& req = x.parser->get();
-  auto target = routing::parse_target(req.target());
+  auto target = routing::parse_target(x.head.target);
   if (!target) return bad_request("malformed request target");
   x.target = *target;
   if (target->absolute) {
     x.host = target->authority;
   } else {
     if (x.facts.host_count == 0) return bad_request("missing Host header");
-    x.host = req[http::field::host];
+    x.host = x.head.find("host").value_or(std::string_view());
   }
   auto label = routing::label_of_host(x.host, x.snapshot->table().domain());
   x.app = label ? x.snapshot->table().find(label->view()) : nullptr;
   if (!x.app) return request_error::from_client(proxy_error::app_not_found);
   x.version = x.app->active;
   if (auto e = check_server_name(x)) return e;
-  if (req.method() != http::verb::post) return request_error::from_client(proxy_error::method_not_allowed);
+  if (x.head.method != "POST") return request_error::from_client(proxy_error::method_not_allowed);
   if (target->path != "/") return request_error::from_client(proxy_error::path_not_found);
   // The body limit is checked after routing: an unknown host or path is a 404 whatever
   // the body's size.
-  if (x.parser->content_length() && *x.parser->content_length() > limits.max_body_bytes) return body_too_large(limits);
-  x.body_done = !x.facts.chunked && x.parser->content_length().value_or(0) == 0;
+  if (x.facts.has_content_length && x.head.content_length > limits.max_body_bytes) return body_too_large(limits);
+  x.body_done = !x.facts.chunked && x.head.content_length == 0;
   return {};
 }
 
@@ -497,7 +490,7 @@ request_error http_session<Stream>::route(request_context& x) {
 template <class Stream>
 bool http_session<Stream>::take_buffered_body(request_context& x) {
   if (x.facts.chunked) return false;
-  const auto length = *x.parser->content_length();
+  const auto length = x.head.content_length;
   if (buffer_.size() < length) return false;
   x.body.assign(static_cast<const char*>(buffer_.data().data()), static_cast<std::size_t>(length));
   buffer_.consume(static_cast<std::size_t>(length));
@@ -511,7 +504,7 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
   const auto& limits = x.snapshot->limits();
   // curl waits a second for this before sending a body over 1 KiB; the pod never sees
   // the Expect header, the proxy answers it once the head has passed every check.
-  if (!x.facts.http10 && beast::iequals(x.parser->get()[http::field::expect], "100-continue")) {
+  if (!x.facts.http10 && common::iequals(x.head.find("expect").value_or(std::string_view()), "100-continue")) {
     set_deadline(deadlines::error_write(clock::now()));
     static constexpr std::string_view k_continue = "HTTP/1.1 100 Continue\r\n\r\n";
     auto [ec, n] = co_await net::async_write(stream_, net::buffer(k_continue), k_use);
@@ -530,7 +523,7 @@ net::awaitable<request_error> http_session<Stream>::read_body(request_context& x
         .max_trailer_bytes = limits.max_header_bytes > x.head_size ? limits.max_header_bytes - x.head_size : 0,
         .max_trailer_fields = k_max_header_fields - std::min<std::size_t>(k_max_header_fields, x.facts.fields)});
   } else {
-    length = *x.parser->content_length();
+    length = x.head.content_length;
     x.body.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, k_body_reserve)));
   }
   for (;;) {
@@ -624,7 +617,7 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   facts.client_ip = client_ip_;
   facts.proto = client_stream<Stream>::proto;
   facts.query = x.target.query;
-  write_upstream_head(x.parser->get(), facts, x.body.size(), head);
+  write_upstream_head(x.head, facts, x.body.size(), head);
   x.upstream_start = clock::now();
   if (auto e = co_await up.send_request(head, x.body)) co_return e;
   if (auto e = co_await up.read_response_head()) co_return e;
@@ -777,7 +770,7 @@ net::awaitable<void> http_session<Stream>::reply_error(request_context& x) {
   auto row = row_of(e.kind);
   x.status = row.status;
   // A body the proxy did not read would be taken for the next request: close instead.
-  bool body_pending = !x.parser || !x.body_done;
+  bool body_pending = !x.head_checked || !x.body_done;
   if (closes_connection(e.kind) || body_pending || worker_.draining()) x.keep_alive = false;
   nlohmann::ordered_json body = {
       {"error", {{"code", row.code}, {"message", e.public_message()}, {"execution_id", x.id.view()}}}};
@@ -825,10 +818,9 @@ void http_session<Stream>::finish(request_context& x) {
     x.snapshot->counters(*x.version)->count(worker_.index(), x.status, r.duration, r.upstream_duration);
   else
     worker_stats::bump(worker_.stats().unmatched[version_counters::code_slot(x.status)]);
-  if (x.parser && x.parser->is_header_done()) {
-    const auto& req = x.parser->get();
-    r.method = req.method_string();
-    if (auto tp = req.find("traceparent"); tp != req.end()) r.trace_id = trace_id_of(tp->value());
+  if (x.head_checked) {
+    r.method = x.head.method;
+    if (auto tp = x.head.find("traceparent")) r.trace_id = trace_id_of(*tp);
   }
   r.bytes_in = x.bytes_in;
   r.bytes_out = x.bytes_out;

@@ -16,8 +16,6 @@
 #include <string_view>
 
 #include <boost/asio/buffer.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/parser.hpp>
 
 #include "common/ulid.hpp"
 #include "proxy/header_rewriter.hpp"
@@ -32,7 +30,6 @@ namespace ignite::proxy {
 
 struct request_context {
   using clock = std::chrono::steady_clock;
-  using request_parser = boost::beast::http::request_parser<boost::beast::http::empty_body, arena_allocator>;
 
   static constexpr std::size_t k_arena_bytes = 2048;
   alignas(std::max_align_t) std::byte arena_bytes[k_arena_bytes];
@@ -45,7 +42,9 @@ struct request_context {
   // read_head, check_head
   std::size_t head_size = 0;
   head_facts facts;
-  std::optional<request_parser> parser;
+  request_head head;            // views into head_bytes
+  std::string_view head_bytes;  // the head, copied into the arena: the read buffer moves
+  bool head_checked = false;    // head and facts hold a head that passed the checks
   // route
   routing::request_target target;
   std::string_view host;  // as the client wrote it (absolute-form target first)

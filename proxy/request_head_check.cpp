@@ -1,6 +1,7 @@
 #include "proxy/request_head_check.hpp"
 
 #include <array>
+#include <cstdint>
 #include <cstring>
 
 #include "common/strings.hpp"
@@ -30,6 +31,42 @@ constexpr std::array<unsigned char, 256> make_classes() {
 constexpr auto k_classes = make_classes();
 
 constexpr bool has(char c, char_class k) noexcept { return k_classes[static_cast<unsigned char>(c)] & k; }
+
+// A request-target's bytes: visible ASCII and obs-text, as Beast's parser accepted.
+constexpr bool target_char(char c) noexcept {
+  const auto u = static_cast<unsigned char>(c);
+  return (u > 0x20 && u < 0x7f) || u >= 0x80;
+}
+
+// method SP request-target SP HTTP/1.x, single spaces (RFC 9112 3).
+bool read_request_line(std::string_view line, std::string_view& method, std::string_view& target) noexcept {
+  const auto sp = line.find(' ');
+  if (sp == 0 || sp == std::string_view::npos) return false;
+  method = line.substr(0, sp);
+  for (char c : method)
+    if (!has(c, k_token)) return false;
+  line.remove_prefix(sp + 1);
+  constexpr std::string_view k_version = " HTTP/1.";
+  if (line.size() < k_version.size() + 2) return false;
+  const auto version = line.substr(line.size() - k_version.size() - 1);
+  if (version.substr(0, k_version.size()) != k_version || (version.back() != '0' && version.back() != '1'))
+    return false;
+  target = line.substr(0, line.size() - version.size());
+  for (char c : target)
+    if (!target_char(c)) return false;
+  return true;
+}
+
+// Whether a Connection field's comma-separated list holds `token` (any case).
+bool lists(std::string_view list, std::string_view token) noexcept {
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    if (iequals(common::trim_ows(list.substr(0, comma)), token)) return true;
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return false;
+}
 
 head_facts fail(proxy_error e, std::string_view why) noexcept {
   head_facts f;
@@ -82,8 +119,21 @@ field_line check_field_line(std::string_view line) noexcept {
   return f;
 }
 
-head_facts check_request_head(std::string_view head) noexcept {
+std::optional<std::string_view> request_head::find(std::string_view name) const noexcept {
+  for (std::size_t i = 0; i < field_count; ++i)
+    if (fields[i].name_size == name.size() && iequals(fields[i].name(), name)) return fields[i].value();
+  return std::nullopt;
+}
+
+bool request_head::keep_alive(const head_facts& facts) const noexcept { return !facts.http10 && !connection_close; }
+
+head_facts check_request_head(std::string_view head, request_head* out) noexcept {
   head_facts facts;
+  request_head scratch;
+  request_head& h = out ? *out : scratch;
+  h.field_count = 0;
+  h.connection_close = false;
+  h.content_length = 0;
   unsigned content_lengths = 0;
   unsigned transfer_encodings = 0;
   bool first = true;
@@ -98,7 +148,8 @@ head_facts check_request_head(std::string_view head) noexcept {
       // Field lines meet CR in check_field_line; the request line is checked here.
       if (line.find('\r') != std::string_view::npos) return fail(proxy_error::bad_request, "bare CR in request head");
       first = false;
-      facts.http10 = line.size() >= 9 && line.substr(line.size() - 9) == " HTTP/1.0";
+      if (!read_request_line(line, h.method, h.target)) return fail(proxy_error::bad_request, "malformed request line");
+      facts.http10 = line.back() == '0';
       continue;
     }
     if (line.empty()) break;  // the blank line: end of head
@@ -109,12 +160,22 @@ head_facts check_request_head(std::string_view head) noexcept {
     auto name = field.name;
     auto value = field.value;
     if (std::memchr(name.data(), '_', name.size())) ++facts.underscore_fields;
+    h.fields[h.field_count++] = {name.data(), value.data(), static_cast<std::uint32_t>(name.size()),
+                                 static_cast<std::uint32_t>(value.size())};
     if (iequals(name, "content-length")) {
       if (++content_lengths > 1) return fail(proxy_error::bad_request, "more than one Content-Length");
       if (value.empty()) return fail(proxy_error::bad_request, "invalid Content-Length");
-      for (char c : value)
+      std::uint64_t length = 0;
+      for (char c : value) {
         if (c < '0' || c > '9') return fail(proxy_error::bad_request, "invalid Content-Length");
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (length > (UINT64_MAX - digit) / 10) return fail(proxy_error::bad_request, "invalid Content-Length");
+        length = length * 10 + digit;
+      }
+      h.content_length = length;
       facts.has_content_length = true;
+    } else if (iequals(name, "connection")) {
+      h.connection_close = h.connection_close || lists(value, "close");
     } else if (iequals(name, "transfer-encoding")) {
       if (++transfer_encodings > 1) return fail(proxy_error::bad_request, "more than one Transfer-Encoding");
       if (!iequals(value, "chunked"))

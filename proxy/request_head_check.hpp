@@ -1,11 +1,13 @@
 #pragma once
-// Checks on the raw bytes of a request head that Beast (1.81) does not make itself:
-// Beast unfolds obs-fold, accepts Content-Length with Transfer-Encoding in one order,
-// accepts any transfer coding and has no header-count limit. Each of those is a request
-// smuggling or resource vector on a public ingress, so the proxy refuses them before
-// Beast parses anything. Pure functions over bytes: no allocation, no Beast.
+// The request head, checked and read in one pass over its raw bytes. The rules are
+// stricter than Beast's (1.81), which unfolds obs-fold, accepts Content-Length with
+// Transfer-Encoding in one order, accepts any transfer coding and has no header-count
+// limit: each of those is a request smuggling or resource vector on a public ingress.
+// Pure functions over bytes: no allocation, no Beast.
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "proxy/request_error.hpp"
@@ -48,7 +50,36 @@ struct head_facts {
   unsigned underscore_fields = 0;
 };
 
-// Checks a complete head (request line, fields, blank line) for framing and size rules.
-head_facts check_request_head(std::string_view head) noexcept;
+// One field of a request head, as views into the head. Trivially constructible, so a
+// request_head's array costs nothing until it is filled.
+struct header_field {
+  const char* name_data;
+  const char* value_data;
+  std::uint32_t name_size;
+  std::uint32_t value_size;
+  std::string_view name() const noexcept { return {name_data, name_size}; }
+  std::string_view value() const noexcept { return {value_data, value_size}; }
+};
+
+// What the proxy reads from a request head, as views into the head it was parsed from
+// (which must outlive it): filled by check_request_head in the pass that checks the
+// head, so each head is scanned once and no field container is built.
+struct request_head {
+  std::string_view method;  // case-sensitive (RFC 9110 9.1)
+  std::string_view target;
+  bool connection_close = false;     // a Connection field lists "close"
+  std::uint64_t content_length = 0;  // when head_facts::has_content_length
+  std::size_t field_count = 0;
+  header_field fields[k_max_header_fields];  // the first field_count are set
+
+  // The value of the first field called `name` (any case); nullopt if there is none.
+  std::optional<std::string_view> find(std::string_view name) const noexcept;
+  // HTTP/1.1 keeps the connection unless the client asked to close it.
+  bool keep_alive(const head_facts& facts) const noexcept;
+};
+
+// Checks a complete head (request line, fields, blank line) for framing and size rules;
+// with `out`, also records what the session reads from it.
+head_facts check_request_head(std::string_view head, request_head* out = nullptr) noexcept;
 
 }  // namespace ignite::proxy

@@ -1,8 +1,8 @@
 // libFuzzer target: a request head from the client to the head the pod receives, as the
-// session handles it: find_head_end, check_request_head, Beast's parser, parse_target
-// and label_of_host (route), then write_upstream_head (forward). What it looks for, beyond
-// memory errors and exceptions: Beast consuming other than the whole checked head (the
-// rest would be read as body: a desync), and a forwarded head that is not one clean
+// session handles it: find_head_end, check_request_head (which also reads the head),
+// parse_target and label_of_host (route), then write_upstream_head (forward). What it
+// looks for, beyond memory errors and exceptions: a second reader (Beast's parser) that
+// reads the same checked head differently (a desync), and a forwarded head that is not one clean
 // request (a smuggling shape, a hop-by-hop or client-sent x-ignite-* field, a second
 // Content-Length or Host) that the proxy's own checks would refuse from a client.
 #include <cstddef>
@@ -38,7 +38,7 @@ void check(bool ok) {
 using parser_type = http::request_parser<http::empty_body, proxy::arena_allocator>;
 
 // Parses a head the proxy wrote; checks the whole of it is one request head.
-void check_forwarded(std::string_view out, const proxy::forward_facts& facts, const proxy::arena_fields& client) {
+void check_forwarded(std::string_view out, const proxy::forward_facts& facts, const proxy::request_head& client) {
   std::size_t scanned = 0;
   check(proxy::find_head_end(out, scanned) == out.size());
   const auto again = proxy::check_request_head(out);
@@ -65,9 +65,9 @@ void check_forwarded(std::string_view out, const proxy::forward_facts& facts, co
   std::size_t listed = 0;
   std::string_view named[k_connection_tokens];
   bool too_many = false;
-  for (const auto& f : client) {
-    if (f.name() != http::field::connection) continue;
-    std::string_view list = f.value();
+  for (std::size_t i = 0; i < client.field_count; ++i) {
+    if (!common::iequals(client.fields[i].name(), "connection")) continue;
+    std::string_view list = client.fields[i].value();
     while (!list.empty()) {
       auto comma = list.find(',');
       auto token = common::trim_ows(list.substr(0, comma));
@@ -106,31 +106,52 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto head_size = proxy::find_head_end(in, scanned);
   if (head_size == 0 || head_size > k_max_header_bytes) return 0;
   const auto head = in.substr(0, head_size);
-  const auto facts = proxy::check_request_head(head);
+  // check_head: the session's one pass, which checks the head and reads it.
+  proxy::request_head h;
+  const auto facts = proxy::check_request_head(head, &h);
   if (facts.error != proxy::proxy_error::none) return 0;
-
-  // check_head: Beast on the checked head, with the session's arena-backed fields.
-  std::pmr::monotonic_buffer_resource arena;
-  parser_type parser{std::piecewise_construct, std::make_tuple(), std::make_tuple(proxy::arena_allocator(&arena))};
-  parser.eager(false);
-  parser.header_limit(static_cast<std::uint32_t>(k_max_header_bytes));
-  parser.body_limit(boost::none);
-  boost::system::error_code ec;
-  std::size_t used = 0;
-  try {
-    used = parser.put(boost::asio::buffer(head.data(), head.size()), ec);
-  } catch (...) {
-    std::abort();  // no client input may reach code that throws
-  }
-  if (ec || !parser.is_header_done()) return 0;
-  // The session consumes `used` bytes as the head: anything short of the checked head
-  // would be taken for the start of the body.
-  check(used == head_size);
-  const auto& req = parser.get();
   check(!facts.chunked || !facts.has_content_length);
+  check(h.field_count == facts.fields);
+
+  // A second reader: where Beast's parser also accepts the checked head, it must read the
+  // same request line, the same fields and the same length, and take the
+  // whole head as the head (anything short would be read as the start of the body).
+  {
+    std::pmr::monotonic_buffer_resource arena;
+    parser_type parser{std::piecewise_construct, std::make_tuple(), std::make_tuple(proxy::arena_allocator(&arena))};
+    parser.eager(false);
+    parser.header_limit(static_cast<std::uint32_t>(k_max_header_bytes));
+    parser.body_limit(boost::none);
+    boost::system::error_code ec;
+    std::size_t used = 0;
+    try {
+      used = parser.put(boost::asio::buffer(head.data(), head.size()), ec);
+    } catch (...) {
+      std::abort();  // the checks bound what reaches Beast's field container
+    }
+    if (!ec && parser.is_header_done()) {
+      check(used == head_size);
+      const auto& req = parser.get();
+      check(req.method_string() == h.method && req.target() == h.target);
+      check((req.version() == 10) == facts.http10);
+      if (facts.has_content_length) check(parser.content_length() && *parser.content_length() == h.content_length);
+      // Beast groups fields of one name together; within a name the order is the wire's.
+      std::size_t count = 0;
+      for (auto it = req.begin(); it != req.end(); ++it, ++count) {
+        std::size_t nth = 0;
+        for (auto before = req.begin(); before != it; ++before)
+          nth += common::iequals(before->name_string(), it->name_string()) ? 1 : 0;
+        const proxy::header_field* same = nullptr;
+        for (std::size_t i = 0; i < h.field_count && !same; ++i)
+          if (common::iequals(h.fields[i].name(), it->name_string()) && nth-- == 0) same = &h.fields[i];
+        check(same && same->name() == it->name_string() && same->value() == it->value());
+      }
+      check(count == h.field_count);
+    }
+  }
 
   // route: the host, absolute-form target first.
-  auto target = routing::parse_target(req.target());
+  auto target = routing::parse_target(h.target);
   if (!target) return 0;
   std::string_view host;
   if (target->absolute) {
@@ -139,7 +160,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     if (facts.host_count == 0) return 0;
     check(facts.host_count == 1);
-    host = req[http::field::host];
+    host = h.find("host").value_or(std::string_view());
   }
   check(target->path.empty() || target->path.front() == '/');
   if (auto label = routing::label_of_host(host, "ignite.dodil.cloud")) {
@@ -161,7 +182,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                .proto = "http",
                                .query = target->query};
   std::string out;
-  proxy::write_upstream_head(req, forward, 0, out);
-  check_forwarded(out, forward, req);
+  proxy::write_upstream_head(h, forward, 0, out);
+  check_forwarded(out, forward, h);
   return 0;
 }

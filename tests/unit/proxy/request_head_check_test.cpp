@@ -5,6 +5,7 @@
 #include <initializer_list>
 #include <string>
 #include <string_view>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -330,6 +331,63 @@ TEST(check_request_head, a_nul_anywhere_is_bad_request) {
 }
 
 TEST(check_request_head, counts_fields) { EXPECT_EQ(check_request_head(k_head).fields, 3u); }
+
+// --- reading the head (request_head) --------------------------------------------------
+
+TEST(request_head, the_request_line_and_the_fields_are_read_in_wire_order) {
+  request_head h;
+  const auto head = head_of({"Host: a.example", "X-B: 1", "x-a:  two ", "X-B: 3"}, "POST /p?q=1 HTTP/1.1");
+  const auto facts = check_request_head(head, &h);
+  ASSERT_EQ(facts.error, proxy_error::none) << facts.why;
+  EXPECT_EQ(h.method, "POST");
+  EXPECT_EQ(h.target, "/p?q=1");
+  ASSERT_EQ(h.field_count, 4u);
+  EXPECT_EQ(h.fields[1].name(), "X-B");
+  EXPECT_EQ(h.fields[2].name(), "x-a");
+  EXPECT_EQ(h.fields[2].value(), "two");
+  EXPECT_EQ(h.fields[3].value(), "3");
+  EXPECT_EQ(h.find("x-b").value_or(""), "1") << "the first of a name, any case";
+  EXPECT_EQ(h.find("HOST").value_or(""), "a.example");
+  EXPECT_FALSE(h.find("x-c"));
+}
+
+TEST(request_head, content_length_is_read_and_one_past_the_largest_number_is_refused) {
+  request_head h;
+  ASSERT_EQ(check_request_head(head_of({"Content-Length: 18446744073709551615"}), &h).error, proxy_error::none);
+  EXPECT_EQ(h.content_length, 18446744073709551615u);
+  EXPECT_EQ(error_of(head_of({"Content-Length: 18446744073709551616"})), proxy_error::bad_request);
+  EXPECT_EQ(error_of(head_of({"Content-Length: 99999999999999999999999"})), proxy_error::bad_request);
+}
+
+TEST(request_head, keep_alive_unless_http10_or_a_connection_field_lists_close) {
+  for (auto [line, fields, keep] : std::initializer_list<std::tuple<std::string_view, std::string_view, bool>>{
+           {"POST / HTTP/1.1", "X: y", true},
+           {"POST / HTTP/1.1", "Connection: close", false},
+           {"POST / HTTP/1.1", "Connection: x-a, CLOSE", false},
+           {"POST / HTTP/1.1", "Connection: closed", true},
+           {"POST / HTTP/1.0", "Connection: keep-alive", false},
+       }) {
+    request_head h;
+    const auto facts = check_request_head(head_of({fields}, line), &h);
+    ASSERT_EQ(facts.error, proxy_error::none) << line << " / " << fields;
+    EXPECT_EQ(h.keep_alive(facts), keep) << line << " / " << fields;
+  }
+}
+
+TEST(request_head, malformed_request_lines_are_refused) {
+  for (auto line : {"POST  / HTTP/1.1", "POST / HTTP/1.1 ", " POST / HTTP/1.1", "POST / HTTP/2.0", "POST / HTTP/1.2",
+                    "POST / http/1.1", "POST /a b HTTP/1.1", "PO(ST / HTTP/1.1", "POST", "POST /", "POST  HTTP/1.1",
+                    "POST /\x7f HTTP/1.1"}) {
+    std::string request_line(line);
+    EXPECT_EQ(error_of(head_of({"Host: a"}, request_line)), proxy_error::bad_request) << line;
+  }
+  // A method is any token, in its case: routing answers 405 for all but POST.
+  request_head h;
+  const auto head = head_of({"Host: a"}, "post * HTTP/1.0");  // h's views point into it
+  ASSERT_EQ(check_request_head(head, &h).error, proxy_error::none);
+  EXPECT_EQ(h.method, "post");
+  EXPECT_EQ(h.target, "*");
+}
 
 }  // namespace
 }  // namespace ignite::proxy
