@@ -164,6 +164,9 @@ stop_newest() {
 }
 
 start_backend() {
+  # Emptied here, not only by the redirection in the background: a previous backend's
+  # "listening on" line must not be read before the new one truncates the file.
+  : >"$scratch/backend.out"
   "$backend_bin" 0 >"$scratch/backend.out" 2>&1 &
   pids+=("$!")
   wait_until 10 grep -qs 'listening on' "$scratch/backend.out" || die "bench_backend did not start"
@@ -437,6 +440,7 @@ log_time_ms() { sed -n 's/^{"time":"\([^"]*\)".*/\1/p' <<<"$1" | xargs -r -I{} d
 # Every app's endpoint probed ready (wc -l first: cheaper than grep on a big log, and
 # every app writes a pod_starting and a pod_ready line).
 all_apps_ready() {
+  ! exited "$proxy_pid" || die "ignite-proxy exited: $(tail -n 2 "$proxy_log")"
   proxy_listening && (($(wc -l <"$proxy_log") >= 2 * apps_now)) && (($(log_count pod_ready) >= apps_now))
 }
 reloads_logged() { (($(log_count reloaded) + $(log_count reload_failed) > reloads_before)); }
