@@ -287,16 +287,20 @@ void http_session<Stream>::wait_for_request(clock::time_point idle_since) {
 // wait re-arms the descriptor; a read after one that drained the socket needs no
 // syscall to start) and a coroutine spawn. So over plain TCP the coroutine first reads
 // for the next request itself, buffer and frames kept, for at most k_hot_wait; only a
-// connection quiet that long parks lean. The hot wait is idle like the parked one: the
-// overload manager may evict it, a drain ends it, and its idle timeout is the same.
+// connection quiet that long parks lean (and so does one after its first request). The
+// hot wait is idle like the parked one: the overload manager may evict it, a drain ends
+// it, and its idle timeout is the same.
 template <class Stream>
 net::awaitable<void> http_session<Stream>::serve_requests(std::shared_ptr<http_session> self) {
   for (;;) {
     if (!co_await serve() || worker_.draining()) break;
+    const bool repeat_client = served_any_;
     served_any_ = true;
     if (buffer_.size() > 0) continue;  // pipelined requests are served before waiting
     const auto idle_since = clock::now();
-    if constexpr (!client_stream<Stream>::is_tls) {
+    // From a connection's second request on: one that made a single request and went
+    // quiet (most idle keep-alive connections) never holds the hot wait's memory.
+    if (!client_stream<Stream>::is_tls && repeat_client) {
       const auto& limits = worker_.snapshot()->limits();
       idle_ = true;
       worker_.park(*this);
