@@ -47,16 +47,6 @@ proxy_log=$scratch/proxy.log
 pids=()
 install_cleanup
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 12000))
-    if ! port_open "$port"; then echo "$port"; return; fi
-  done
-  die "no free port found"
-}
-
 # ---------------------------------------------------------------- the pods
 
 start_pod() {  # backlog -> sets pod_port

@@ -31,6 +31,7 @@
 #include "proxy/request_head_check.hpp"
 #include "proxy/traceparent.hpp"
 #include "proxy/worker.hpp"
+#include "proxy/write_now.hpp"
 #include "routing/host.hpp"
 
 namespace ignite::proxy {
@@ -90,6 +91,8 @@ http_session<Stream>::http_session(worker& owner, Stream stream)
   auto& socket = client_stream<Stream>::socket(stream_);
   boost::system::error_code ec;
   socket.set_option(tcp::no_delay(true), ec);
+  // Plain TCP answers are written at once where the socket takes them (write_now).
+  if constexpr (!client_stream<Stream>::is_tls) socket.non_blocking(true, ec);
   auto peer = socket.remote_endpoint(ec);
   if (!ec) client_ip_ = peer.address().to_string();
   if constexpr (client_stream<Stream>::is_tls) worker_.shared().tls_connections.fetch_add(1, std::memory_order_relaxed);
@@ -284,16 +287,20 @@ void http_session<Stream>::wait_for_request(clock::time_point idle_since) {
 // wait re-arms the descriptor; a read after one that drained the socket needs no
 // syscall to start) and a coroutine spawn. So over plain TCP the coroutine first reads
 // for the next request itself, buffer and frames kept, for at most k_hot_wait; only a
-// connection quiet that long parks lean. The hot wait is idle like the parked one: the
-// overload manager may evict it, a drain ends it, and its idle timeout is the same.
+// connection quiet that long parks lean (and so does one after its first request). The
+// hot wait is idle like the parked one: the overload manager may evict it, a drain ends
+// it, and its idle timeout is the same.
 template <class Stream>
 net::awaitable<void> http_session<Stream>::serve_requests(std::shared_ptr<http_session> self) {
   for (;;) {
     if (!co_await serve() || worker_.draining()) break;
+    const bool repeat_client = served_any_;
     served_any_ = true;
     if (buffer_.size() > 0) continue;  // pipelined requests are served before waiting
     const auto idle_since = clock::now();
-    if constexpr (!client_stream<Stream>::is_tls) {
+    // From a connection's second request on: one that made a single request and went
+    // quiet (most idle keep-alive connections) never holds the hot wait's memory.
+    if (!client_stream<Stream>::is_tls && repeat_client) {
       const auto& limits = worker_.snapshot()->limits();
       idle_ = true;
       worker_.park(*this);
@@ -356,7 +363,9 @@ net::awaitable<bool> http_session<Stream>::serve() {
   const char* fault = nullptr;
   std::string fault_what;
   try {
-    e = co_await read_head(x);
+    // Like the body below: a head that came whole (as the hot wait's read brings it) is
+    // taken without a coroutine call.
+    if (!head_buffered(x)) e = co_await read_head(x);
     if (!e) e = check_head(x);
     if (!e) e = route(x);
     // Coroutine calls cost; a body that came with its head is taken without one.
@@ -401,6 +410,19 @@ net::awaitable<bool> http_session<Stream>::serve() {
 }
 
 // ---- read_head ----------------------------------------------------------------------------
+
+// read_head without suspending: true if the whole head is already buffered, within
+// max_header_bytes; otherwise read_head reads (or refuses) it.
+template <class Stream>
+bool http_session<Stream>::head_buffered(request_context& x) {
+  const auto& limits = x.snapshot->limits();
+  std::size_t scanned = 0;
+  x.head_size = find_head_end(view(buffer_), scanned);
+  if (x.head_size == 0 || x.head_size > limits.max_header_bytes) return false;
+  set_deadline(deadlines::head(x.start, limits, worker_.overloaded()));
+  x.bytes_in = buffer_.size();
+  return true;
+}
 
 // Raw bytes until the blank line, bounded by max_header_bytes: nothing reads a head
 // before it is whole.
@@ -619,7 +641,9 @@ net::awaitable<request_error> http_session<Stream>::forward(request_context& x) 
   facts.query = x.target.query;
   write_upstream_head(x.head, facts, x.body.size(), head);
   x.upstream_start = clock::now();
-  if (auto e = co_await up.send_request(head, x.body)) co_return e;
+  request_error sent;
+  if (!up.try_send_request(head, x.body, sent)) sent = co_await up.send_request(head, x.body);
+  if (sent) co_return sent;
   if (auto e = co_await up.read_response_head()) co_return e;
   co_return co_await relay_response(x);
 }
@@ -734,9 +758,15 @@ net::awaitable<request_error> http_session<Stream>::relay_response(request_conte
       // answer may follow, only a cut.
       x.response_started = true;
       const auto now = clock::now();
-      set_deadline(deadlines::send(now, x.start, x.snapshot->limits()));
-      auto [ec, n] = co_await net::async_write(stream_, buffers, k_use);
-      x.bytes_out += n;
+      boost::system::error_code ec;
+      if constexpr (!client_stream<Stream>::is_tls) x.bytes_out += write_now(stream_, buffers, ec);
+      if (!ec && !buffers.empty()) {
+        // The client's socket is full: the rest waits, within client_send_timeout_ms.
+        set_deadline(deadlines::send(now, x.start, x.snapshot->limits()));
+        auto [write_ec, n] = co_await net::async_write(stream_, buffers, k_use);
+        ec = write_ec;
+        x.bytes_out += n;
+      }
       if (ec) {
         // Not answered either way: the proxy closes a client that stopped reading as if
         // it had gone, and the pod's connection with it (never pooled half-read).

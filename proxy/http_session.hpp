@@ -86,6 +86,7 @@ class http_session final : public session_base,
   boost::asio::awaitable<bool> serve();
 
   // The phases, in order.
+  bool head_buffered(request_context& x);
   boost::asio::awaitable<request_error> read_head(request_context& x);
   request_error check_head(request_context& x);
   request_error route(request_context& x);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <span>
 #include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
@@ -11,6 +12,7 @@
 #include "proxy/deadlines.hpp"
 #include "proxy/held_request.hpp"
 #include "proxy/request_head_check.hpp"
+#include "proxy/write_now.hpp"
 
 namespace ignite::proxy {
 
@@ -174,6 +176,7 @@ net::awaitable<request_error> upstream_exchange::connect() {
       if (!ec) {
         connections_.end_connect(grant_.address, upstream_pool::connect_outcome::succeeded, now - began);
         conn_->socket.set_option(tcp::no_delay(true), ec);
+        conn_->socket.non_blocking(true, ec);  // requests are written at once where they fit (write_now)
         connections_.stats().connects.fetch_add(1, std::memory_order_relaxed);
         reached = true;
         break;
@@ -226,10 +229,28 @@ net::awaitable<request_error> upstream_exchange::wait_for_connect_slot() {
 
 // ---- send_request ----------------------------------------------------------------------
 
+bool upstream_exchange::try_send_request(std::string_view head, std::string_view body, request_error& e) {
+  dog_.set_deadline(deadlines::answer(start_, limits_));
+  std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(body)};
+  std::span<net::const_buffer> rest(out);
+  boost::system::error_code ec;
+  sent_ = write_now(conn_->socket, rest, ec);
+  if (ec) e = failed(proxy_error::upstream_error, "the app closed the connection before taking the request");
+  return ec || rest.empty();
+}
+
 net::awaitable<request_error> upstream_exchange::send_request(std::string_view head, std::string_view body) {
   dog_.set_deadline(deadlines::answer(start_, limits_));
   std::array<net::const_buffer, 2> out{net::buffer(head), net::buffer(body)};
-  auto [ec, n] = co_await net::async_write(conn_->socket, out, k_use);
+  std::span<net::const_buffer> rest(out);
+  for (auto skip = sent_; !rest.empty(); rest = rest.subspan(1)) {  // what try_send_request sent
+    if (skip < rest.front().size()) {
+      rest.front() += skip;
+      break;
+    }
+    skip -= rest.front().size();
+  }
+  auto [ec, n] = co_await net::async_write(conn_->socket, rest, k_use);
   if (ec) {
     if (cancelled_ == cancel_reason::timeout)
       co_return failed(proxy_error::upstream_timeout, "the app did not take the request within request_timeout_ms");

@@ -88,6 +88,9 @@ class upstream_exchange {
   // send_request: the head and body in one gathered write. From here a failure is never
   // retried: a POST runs at most once.
   boost::asio::awaitable<request_error> send_request(std::string_view head, std::string_view body);
+  // send_request without suspending: true if the socket took the whole request at once,
+  // or the write failed (`e` says how); false leaves the rest to send_request().
+  bool try_send_request(std::string_view head, std::string_view body, request_error& e);
   // read_response_head: the first final head (1xx are skipped), read as raw bytes
   // (bounded) before Beast parses it.
   boost::asio::awaitable<request_error> read_response_head();
@@ -132,6 +135,7 @@ class upstream_exchange {
   std::size_t begin_ = 0;  // undecoded bytes of the relay buffer: [begin_, end_)
   std::size_t end_ = 0;
   std::uint64_t remaining_ = 0;  // of a Content-Length body
+  std::size_t sent_ = 0;         // of the request, by try_send_request
   framing framing_ = framing::none;
   cancel_reason cancelled_ = cancel_reason::none;
   bool cold_start_ = false;

@@ -13,7 +13,6 @@ packages=(
   libsqlite3-dev            # the embedded state store (routing/sqlite_store): WAL, synchronous=FULL
   prometheus-cpp-dev        # /metrics
   libgtest-dev libgmock-dev # tests
-  libbenchmark-dev          # micro-benchmarks in bench/
   clang-14 libclang-rt-14-dev  # the libFuzzer targets (scripts/fuzz.sh; CI runs them)
   # Prebuilt images (BYOI): the example image and the tests that run real containers.
   podman                    # builds the greeter's image, pushes it, runs it as a pod
