@@ -96,10 +96,13 @@ machine() {
 # plot CURVE: $results/CURVE.csv to $results/CURVE.png, with bench/plot.gnuplot. The CSV's
 # first line ("# <machine>; <settings>") becomes the plot's subtitle, on two lines.
 plot() {
-  local csv=$results/$1.csv note
+  local csv=$results/$1.csv note per_app
   [ -f "$csv" ] || die "no $csv to plot"
   note=$(head -n 1 "$csv" | sed 's/^# //; s/"/\\"/g; s/; /\\n/')
-  gnuplot -e "curve='$1'; csv='$csv'; png='$results/$1.png'; note=\"$note\"" "$root/bench/plot.gnuplot" ||
+  # gnuplot fails on a series with no point: the apps CSV has bytes per app only for big tables.
+  per_app=$(awk -F, 'NR > 2 && $4 != "" { f = 1 } END { print f + 0 }' "$csv")
+  gnuplot -e "curve='$1'; csv='$csv'; png='$results/$1.png'; note=\"$note\"; has_per_app=$per_app" \
+    "$root/bench/plot.gnuplot" ||
     die "gnuplot failed on $csv"
   say "  plot: $results/$1.png"
 }
@@ -448,7 +451,7 @@ reloads_logged() { (($(log_count reloaded) + $(log_count reload_failed) > reload
 curve_apps() {
   say ""
   say "apps: <N> apps in the route table (config file, each an endpoints version on bench_backend):" \
-    "the proxy's start-up and RSS, $apps_reloads SIGHUP reloads, and wrk -t1 -c$apps_connections" \
+    "the proxy's start-up and RSS, SIGHUP reloads ($apps_reloads), and wrk -t1 -c$apps_connections" \
     "at $apps_hosts of the apps in turn, $rounds x $duration"
   start_backend
   local runs=$results/apps-runs.csv csv=$results/apps.csv n r t0 ms rss rss_after started listening apps_now

@@ -3,6 +3,7 @@
 #   gnuplot -e "curve='connections'; csv='bench/results/connections.csv'; \
 #               png='bench/results/connections.png'; note='Debian 12, 2 cores, ...'" bench/plot.gnuplot
 #
+# has_per_app (apps only): 0 when the CSV has no bytes-per-app value to draw.
 # Each CSV starts with a "# <machine>; <settings>" line (skipped here as a comment; the
 # caller passes it as note) and a header line naming the columns.
 
@@ -77,9 +78,14 @@ if (curve eq "apps") {
   set y2range [0:*]
   set format y2 "%g"
   set key top left
-  plot csv using 1:($3 / 1024) with linespoints ls 1 title "RSS, every endpoint ready", \
-       ""  using 1:($6 / 1024) with linespoints ls 2 title "RSS after the reloads and the traffic", \
-       ""  using 1:4 axes x1y2 with linespoints ls 3 title "bytes per app over the smallest table (right axis)"
+  if (has_per_app) {
+    plot csv using 1:($3 / 1024) with linespoints ls 1 title "RSS, every endpoint ready", \
+         ""  using 1:($6 / 1024) with linespoints ls 2 title "RSS after the reloads and the traffic", \
+         ""  using 1:4 axes x1y2 with linespoints ls 3 title "bytes per app over the smallest table (right axis)"
+  } else {
+    plot csv using 1:($3 / 1024) with linespoints ls 1 title "RSS, every endpoint ready", \
+         ""  using 1:($6 / 1024) with linespoints ls 2 title "RSS after the reloads and the traffic"
+  }
   unset y2tics
   unset y2label
   set ylabel "milliseconds (log scale)"
