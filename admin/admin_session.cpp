@@ -15,6 +15,7 @@
 
 #include "admin/admin_server.hpp"
 #include "admin/api_input.hpp"
+#include "common/json_depth.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 #include "proxy/access_log.hpp"
@@ -510,15 +511,9 @@ net::awaitable<admin_session::response> admin_session::invoke(request& r, const 
   if (common::istarts_with(out.content_type, "application/json")) {
     // dump() recurses: an answer nested deeper than an API body may be passes through
     // as the app wrote it, or the app could overflow this thread's stack.
-    bool deep = false;
-    auto parsed = json::parse(
-        answer_body,
-        [&deep](int depth, json::parse_event_t, json&) {
-          deep = deep || depth > static_cast<int>(k_max_body_depth);
-          return true;
-        },
-        false);
-    if (parsed.is_object() && !deep) {
+    const bool deep = common::json_nests_deeper(answer_body, k_max_body_depth);
+    auto parsed = deep ? json() : json::parse(answer_body, nullptr, false);
+    if (parsed.is_object()) {
       parsed["execution_id"] = execution_id.view();
       answer_body = parsed.dump(-1, ' ', false, json::error_handler_t::replace);
     }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "admin/api_error.hpp"
+#include "common/json_depth.hpp"
 
 namespace ignite::admin {
 
@@ -47,13 +48,10 @@ json parse_body(std::string_view body) {
   // nlohmann parses iteratively but copies, compares and dumps recursively: a deep
   // enough value (a 1 MiB body holds 500,000 levels) overflows the stack in any of those,
   // which no catch can answer. The API's documents are three levels deep.
-  auto bounded = [](int depth, json::parse_event_t, json&) {
-    if (depth > static_cast<int>(k_max_body_depth))
-      throw invalid("the body nests deeper than " + std::to_string(k_max_body_depth) + " levels");
-    return true;
-  };
+  if (common::json_nests_deeper(body, k_max_body_depth))
+    throw invalid("the body nests deeper than " + std::to_string(k_max_body_depth) + " levels");
   try {
-    return json::parse(body, bounded);
+    return json::parse(body);
   } catch (const json::parse_error& e) {
     // Only where: the parser's own message quotes the input, which may be a password.
     throw invalid("the body is not valid JSON (at byte " + std::to_string(e.byte) + ")");

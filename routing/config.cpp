@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/executable.hpp"
+#include "common/json_depth.hpp"
 #include "routing/image_ref.hpp"
 
 namespace ignite::routing {
@@ -421,15 +422,12 @@ config load_config_file(const std::filesystem::path& path) {
 config parse_config_text(std::string_view content, const std::string& source) {
   // Parsing is iterative but copying a value is not: a value nested deep enough would
   // overflow the stack in parse_config (at start-up, or on SIGHUP in a running proxy).
-  constexpr int k_max_depth = 64;
-  auto bounded = [&source](int depth, json::parse_event_t, json&) {
-    if (depth > k_max_depth)
-      throw config_error("", source + ": nests deeper than " + std::to_string(k_max_depth) + " levels");
-    return true;
-  };
+  constexpr std::size_t k_max_depth = 64;
+  if (common::json_nests_deeper(content, k_max_depth))
+    throw config_error("", source + ": nests deeper than " + std::to_string(k_max_depth) + " levels");
   json document;
   try {
-    document = json::parse(content, bounded);
+    document = json::parse(content);
   } catch (const json::parse_error& e) {
     // nlohmann reports a byte offset (one past the culprit); people read lines.
     std::size_t line = 1;
@@ -479,11 +477,15 @@ bool same_source(const version_spec& a, const version_spec& b) {
 }
 
 void check_versions_unchanged(const config& before, const config& after) {
+  // By id, not by a search per app: a reload of 100,000 apps is linear.
+  std::unordered_map<std::string, const app_spec*> old_apps;
+  old_apps.reserve(before.apps.size());
+  for (const auto& o : before.apps) old_apps.emplace(o.id(), &o);
   for (std::size_t a = 0; a < after.apps.size(); ++a) {
     const auto& app = after.apps[a];
-    auto old = std::find_if(before.apps.begin(), before.apps.end(),
-                            [&](const app_spec& o) { return o.org == app.org && o.name == app.name; });
-    if (old == before.apps.end()) continue;
+    auto found = old_apps.find(app.id());
+    if (found == old_apps.end()) continue;
+    const auto* old = found->second;
     for (std::size_t v = 0; v < app.versions.size(); ++v) {
       const auto& version = app.versions[v];
       for (const auto& was : old->versions) {
