@@ -24,6 +24,10 @@
 #   BENCH_TARGETS           which to measure                            (default: "proxy nginx haproxy")
 #   BENCH_TOP               functions listed per target, 0 for none     (default: 10)
 #   BENCH_SYSCALLS          1: count syscalls too                       (default: 1)
+#   BENCH_INSTRUCTIONS      0: syscalls only (e.g. for a build callgrind cannot run:
+#                           valgrind does not follow io_uring)          (default: 1)
+#   BENCH_PROXY_BIN         the ignite-proxy binary to measure, e.g. another build's
+#                                                                        (default: $BUILD_DIR/ignite-proxy)
 #   BENCH_KEEP              1: keep the scratch dir (callgrind files)   (default: 0)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -35,8 +39,10 @@ requests=${BENCH_REQUESTS:-20000}
 warmup=${BENCH_WARMUP_REQUESTS:-2000}
 connections=${BENCH_CONNECTIONS:-16}
 read -ra targets <<<"${BENCH_TARGETS:-proxy nginx haproxy}"
+targets_measured=("${targets[@]}") # under callgrind
 top=${BENCH_TOP:-10}
 count_syscalls=${BENCH_SYSCALLS:-1}
+count_instructions=${BENCH_INSTRUCTIONS:-1}
 keep=${BENCH_KEEP:-0}
 
 readonly app_host=bench-acme-corp.ignite.dodil.cloud
@@ -56,7 +62,8 @@ if ((${#missing[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 build ignite-proxy bench_backend
-proxy_bin=$build_dir/ignite-proxy
+proxy_bin=${BENCH_PROXY_BIN:-$build_dir/ignite-proxy}
+[ -x "$proxy_bin" ] || die "no ignite-proxy at $proxy_bin"
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 haproxy_bin=$(command -v haproxy || echo /usr/sbin/haproxy)
 raise_nofile 1000 "the connections"
@@ -158,8 +165,9 @@ instructions_in() { awk '/^(summary|totals):/ { print $2; exit }' "$1"; }
 
 say "backend :$backend_port; $requests measured requests after $warmup warm-up ones, $connections connections;" \
   "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-declare -A per_request
-for target in "${targets[@]}"; do
+declare -A per_request=()
+((count_instructions)) || targets_measured=()
+for target in "${targets_measured[@]}"; do
   for mode in idle loaded; do
     measured=0
     if [ "$mode" = loaded ]; then measured=$requests; fi
@@ -199,9 +207,8 @@ if ((count_syscalls)); then
   done
 fi
 
-say ""
-say "Instructions per proxied request:"
-for target in "${targets[@]}"; do
+((${#per_request[@]})) && say "" && say "Instructions per proxied request:"
+for target in "${targets_measured[@]}"; do
   line="  $(printf '%-8s %8s' "$target" "${per_request[$target]}")"
   if [ "$target" != proxy ] && [ -n "${per_request[proxy]:-}" ]; then
     line+=$(awk -v p="${per_request[proxy]}" -v t="${per_request[$target]}" 'BEGIN { printf "   proxy/%s: %.2f", "'"$target"'", p / t }')
