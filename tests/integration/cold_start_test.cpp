@@ -323,6 +323,24 @@ bool is_pod_line_containing(const json& j, std::string_view text) {
          j["line"].get<std::string>().find(text) != std::string::npos;
 }
 
+// The requests held now, by the `ignite_held_requests` gauge on the admin listener at
+// `admin_port` (summed over versions); -1 if it cannot be read.
+int held_requests(std::uint16_t admin_port) {
+  try {
+    raw_client c(admin_port, k_cap);
+    if (c.send("GET /metrics HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")) return -1;
+    auto r = c.read_response();
+    if (!r || r->status != 200) return -1;
+    int held = 0;
+    std::istringstream lines(r->body);
+    for (std::string line; std::getline(lines, line);)
+      if (line.starts_with("ignite_held_requests{")) held += std::stoi(line.substr(line.rfind(' ') + 1));
+    return held;
+  } catch (const std::exception&) {
+    return -1;
+  }
+}
+
 // ---- fixture --------------------------------------------------------------------------
 
 class cold_start : public ::testing::Test {
@@ -453,13 +471,21 @@ TEST_F(cold_start, a_burst_at_a_pod_with_a_small_listen_backlog_waits_in_the_pro
 
 TEST_F(cold_start, clients_that_give_up_during_a_hold_leave_the_queue) {
   constexpr int k_max_held = 3;
-  start_proxy(proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_NEVER_LISTEN=1"})})),
-                           {{"cold_start_timeout_ms", 30000}, {"max_held_requests", k_max_held}}));
-  // Fill the hold queue, and prove it is full.
+  auto config = proxy_config(greeter_app(json::array({greeter_version(1, {"GREETER_NEVER_LISTEN=1"})})),
+                             {{"cold_start_timeout_ms", 30000}, {"max_held_requests", k_max_held}});
+  config["listen"]["admin"] = "127.0.0.1:0";
+  start_proxy(config);
+  auto admin = proxy().wait_admin_listening(k_cap);
+  ASSERT_TRUE(admin) << proxy().output();
+  // Fill the hold queue one request at a time, each seen held before the next is sent:
+  // with several workers, a later request could otherwise be queued first.
   std::vector<std::unique_ptr<raw_client>> leaving;
   for (int i = 0; i < k_max_held; ++i) {
     leaving.push_back(std::make_unique<raw_client>(port(), k_cap));
     ASSERT_FALSE(leaving.back()->send(greeting_request()));
+    ASSERT_TRUE(wait_until([&] { return held_requests(*admin) == i + 1; }, k_cap))
+        << "request " << i + 1 << " was never held\n"
+        << proxy().output();
   }
   ASSERT_TRUE(wait_until(
       [&] {
