@@ -30,6 +30,9 @@
 #                           $BUILD_DIR/baseline-<sha>) and run as a third target, "before",
 #                           taking turns with this tree's proxy, to compare two builds on the
 #                           same machine in the same run                  (default: none)
+#   BENCH_BASELINE_BIN      an ignite-proxy binary already built, run as "before" in the same
+#                           way, e.g. another build dir's (build-uring/ignite-proxy, the
+#                           io_uring build)                                (default: none)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -45,6 +48,7 @@ idle_connections=${BENCH_IDLE_CONNECTIONS:-2000}
 nginx_access_log=${BENCH_NGINX_ACCESS_LOG:-1}
 keep=${BENCH_KEEP:-0}
 baseline_rev=${BENCH_BASELINE_REV:-}
+baseline_given=${BENCH_BASELINE_BIN:-}
 threads=${BENCH_THREADS:-1}
 
 readonly app_host=bench-acme-corp.ignite.dodil.cloud
@@ -71,7 +75,12 @@ proxy_bin=$build_dir/ignite-proxy
 
 # The baseline: another revision's proxy, built from `git archive` apart from this tree.
 baseline_bin=""
-if [ -n "$baseline_rev" ]; then
+if [ -n "$baseline_given" ]; then
+  [ -z "$baseline_rev" ] || die "BENCH_BASELINE_REV and BENCH_BASELINE_BIN: give one"
+  [ -x "$baseline_given" ] || die "no ignite-proxy at $baseline_given"
+  baseline_bin=$baseline_given
+  baseline_what=$baseline_given
+elif [ -n "$baseline_rev" ]; then
   baseline_sha=$(git -C "$root" rev-parse --short "$baseline_rev^{commit}") || die "no such revision: $baseline_rev"
   baseline_dir=$build_dir/baseline-$baseline_sha
   baseline_bin=$baseline_dir/build/ignite-proxy
@@ -86,6 +95,7 @@ if [ -n "$baseline_rev" ]; then
       cmake --build "$baseline_dir/build" -j"$(nproc)" --target ignite-proxy >>"$baseline_dir/build.log" 2>&1 ||
       { tail -n 30 "$baseline_dir/build.log"; die "the baseline did not build"; }
   fi
+  baseline_what="ignite-proxy of $baseline_rev ($baseline_sha)"
 fi
 backend_bin=$build_dir/bench/bench_backend
 idle_bin=$build_dir/bench/idle_clients
@@ -273,7 +283,7 @@ say ""
 say "Throughput: wrk -t$wrk_threads -c$connections -d$duration, POST / with a ${#body}-byte JSON body, $rounds rounds each"
 port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port" ;; nginx) echo "$nginx_port" ;; haproxy) echo "$haproxy_port" ;; esac; }
 pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_workers" ;; haproxy) echo "$haproxy_pid" ;; esac; }
-if [ -n "$baseline_bin" ]; then say "  before: ignite-proxy of $baseline_rev ($baseline_sha), taking turns with this tree's (proxy)"; fi
+if [ -n "$baseline_bin" ]; then say "  before: $baseline_what, taking turns with this tree's (proxy)"; fi
 for target in "${targets[@]}"; do run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$warmup"; done
 printf '  %-6s %-6s %12s %10s %10s %14s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec"
 results=()
