@@ -136,6 +136,20 @@ server::server(std::filesystem::path config_path, routing::config cfg)
   plane_ = std::make_unique<admin::control_plane>(*store_, *box, plane_options);
   images_ = std::make_unique<image_service>(supervisor_ctx_, log_pod_output, config_, *store_, *plane_);
   pools_.set_image_provider(&images_->provider());
+  if (config_.state.etcd) {
+    // Process and image pods go through the cluster: one start per cold version across
+    // the nodes, and every node's ready pods in every node's pools.
+    try {
+      auto bound = listener.local_endpoint();
+      shared_pods_ = std::make_unique<cluster::shared_provider>(
+          *config_.state.etcd, bound.address().to_string() + ":" + std::to_string(bound.port()));
+    } catch (const std::exception& e) {
+      throw startup_error(std::string("state.etcd: ") + e.what());
+    }
+    shared_pods_->set_local(&process_provider_, &images_->provider());
+    pools_.set_command_provider(shared_pods_.get());
+    pools_.set_image_provider(shared_pods_.get());
+  }
   plane_->set_image_checker(
       [this](const routing::version_spec& v, const std::optional<admin::registry_credentials>& c) {
         return images_->check(v, c);

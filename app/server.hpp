@@ -19,6 +19,7 @@
 #include "admin/admin_server.hpp"
 #include "admin/control_plane.hpp"
 #include "app/image_service.hpp"
+#include "cluster/shared_provider.hpp"
 #include "coldstart/clock.hpp"
 #include "coldstart/pool_registry.hpp"
 #include "coldstart/process_provider.hpp"
@@ -114,6 +115,8 @@ class server {
   coldstart::static_provider static_provider_{supervisor_ctx_};
   coldstart::process_provider process_provider_;
   std::unique_ptr<image_service> images_;  // podman pods, registry checks, pulls and collection
+  // With state.etcd: this node's process and image pods, shared with the cluster's nodes.
+  std::unique_ptr<cluster::shared_provider> shared_pods_;
   coldstart::pool_registry pools_;
   context_thread supervisor_{supervisor_ctx_};
 

@@ -50,8 +50,9 @@ struct pod_exit {
 class pod_events {
  public:
   virtual ~pod_events() = default;
-  // The pod accepts TCP connections at `at`.
-  virtual void on_ready(pod_id id, const endpoint& at) = 0;
+  // The pod accepts TCP connections at `at`. `remote`: it runs on another node of the
+  // cluster (requests prefer the local pods).
+  virtual void on_ready(pod_id id, const endpoint& at, bool remote = false) = 0;
   // The pod is gone (or never came up). After this no event names `id` again.
   virtual void on_exit(pod_id id, const pod_exit& how) = 0;
 };
@@ -71,6 +72,11 @@ class pod_provider {
   // Stops pod `id`: SIGTERM (or the equivalent), SIGKILL after the grace period;
   // on_exit follows. Thread-safe; unknown ids are ignored.
   virtual void stop(pod_id id) = 0;
+
+  // Another node of the cluster sends requests to pod `id` (one this node started), so
+  // it is not idle although this node sends it none. Called with a pool's lock held:
+  // must not call into a pool.
+  virtual bool in_use_elsewhere(pod_id /*id*/) { return false; }
 };
 
 }  // namespace ignite::coldstart

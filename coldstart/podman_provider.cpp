@@ -234,7 +234,7 @@ void podman_provider::stop(pod_id id) {
   });
 }
 
-void podman_provider::on_ready(pod_id id, const endpoint& at) {
+void podman_provider::on_ready(pod_id id, const endpoint& at, bool) {
   auto it = containers_.find(id);
   if (it == containers_.end()) return;
   it->second.auth.reset();  // the image is here: the credentials are no longer needed

@@ -106,7 +106,7 @@ class podman_provider final : public pod_provider, private pod_events {
   pod_exit explain(const container& c, const pod_exit& how) const;
 
   // From processes_: the `podman run` client listens, or has ended.
-  void on_ready(pod_id id, const endpoint& at) override;
+  void on_ready(pod_id id, const endpoint& at, bool remote = false) override;
   void on_exit(pod_id id, const pod_exit& how) override;
 
   boost::asio::io_context& ctx_;

@@ -27,6 +27,8 @@ class pool_registry {
   pool_registry(providers p, const clock& clock, version_pool::observer observe = {});
   // Before the first use(): the provider of image versions.
   void set_image_provider(pod_provider* image) { providers_.image = image; }
+  // Before the first use(): the provider of command versions.
+  void set_command_provider(pod_provider* command) { providers_.command = command; }
 
   // A new generation; then use() for every active version, then commit().
   void begin();

@@ -58,13 +58,14 @@ version_pool::pod* version_pool::find(pod_id id) {
   return nullptr;
 }
 
-// The ready pod with a free slot and the fewest requests in flight.
+// The ready pod with a free slot and the fewest requests in flight, this node's pods
+// before other nodes' (a request to a local pod saves a network hop).
 version_pool::pod* version_pool::pick() {
   pod* best = nullptr;
   for (auto& p : pods_) {
     if (p.state != pod_state::ready) continue;
     if (settings_.container_concurrency && p.in_flight >= settings_.container_concurrency) continue;
-    if (!best || p.in_flight < best->in_flight) best = &p;
+    if (!best || std::pair(p.remote, p.in_flight) < std::pair(best->remote, best->in_flight)) best = &p;
   }
   return best;
 }
@@ -151,6 +152,10 @@ void version_pool::stop_idle(effects& fx, bool everything_idle) {
         if (!waiting_.empty() || now - p.started_at < settings_.cold_start_timeout) continue;
       } else {
         if (now - p.idle_since < settings_.idle_timeout) continue;
+        if (provider_ && provider_->in_use_elsewhere(p.id)) {
+          p.idle_since = now;  // another node's requests keep it busy
+          continue;
+        }
         ++stats_.pods_stopped_idle;
       }
     }
@@ -357,7 +362,7 @@ pool_stats version_pool::stats() const {
   return s;
 }
 
-void version_pool::on_ready(pod_id id, const endpoint& at) {
+void version_pool::on_ready(pod_id id, const endpoint& at, bool remote) {
   effects fx;
   {
     std::lock_guard lock(mutex_);
@@ -365,6 +370,7 @@ void version_pool::on_ready(pod_id id, const endpoint& at) {
     if (!p || p->state != pod_state::starting) return;
     p->state = pod_state::ready;
     p->address = at;
+    p->remote = remote;
     auto now = clock_.now();
     pod_note note{pod_note::kind::ready, id, common::host_port{at.address().to_string(), at.port()}.to_string()};
     if (!p->was_ready) {

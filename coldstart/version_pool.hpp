@@ -146,7 +146,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
   const pod_spec& spec() const noexcept { return spec_; }
 
   // pod_events
-  void on_ready(pod_id id, const endpoint& at) override;
+  void on_ready(pod_id id, const endpoint& at, bool remote = false) override;
   void on_exit(pod_id id, const pod_exit& how) override;
 
  private:
@@ -160,6 +160,7 @@ class version_pool final : public pod_events, public std::enable_shared_from_thi
     clock::time_point started_at;
     clock::time_point idle_since;
     bool was_ready = false;
+    bool remote = false;  // runs on another node
   };
   // What a locked section decided; carried out after unlocking.
   struct effects {

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/executable.hpp"
@@ -350,7 +351,8 @@ config parse_config(const json& j) {
     only_keys(st, "state", {"etcd"});
     if (st.contains("etcd")) {
       const auto& e = object_at(st["etcd"], "state.etcd");
-      only_keys(e, "state.etcd", {"endpoints", "prefix", "request_timeout_ms"});
+      only_keys(e, "state.etcd",
+                {"endpoints", "prefix", "request_timeout_ms", "lease_ttl_ms", "node_name", "advertise_host"});
       etcd_spec spec;
       if (!e.contains("endpoints")) throw config_error("state.etcd.endpoints", "is required");
       const auto& eps = e["endpoints"];
@@ -373,6 +375,19 @@ config parse_config(const json& j) {
       }
       if (e.contains("request_timeout_ms"))
         spec.request_timeout = ms_at(e["request_timeout_ms"], "state.etcd.request_timeout_ms");
+      // etcd counts leases in whole seconds and raises a TTL under its own minimum
+      // (1.5 election timeouts): under 2 s a lease could not be kept alive reliably.
+      if (e.contains("lease_ttl_ms")) spec.lease_ttl = ms_at(e["lease_ttl_ms"], "state.etcd.lease_ttl_ms", 2000);
+      if (e.contains("node_name")) {
+        spec.node_name = string_at(e["node_name"], "state.etcd.node_name");
+        if (auto why = check_name(spec.node_name); !why.empty()) throw config_error("state.etcd.node_name", why);
+      }
+      if (e.contains("advertise_host")) {
+        spec.advertise_host = string_at(e["advertise_host"], "state.etcd.advertise_host");
+        boost::system::error_code bad;
+        boost::asio::ip::make_address(spec.advertise_host, bad);
+        if (bad) throw config_error("state.etcd.advertise_host", "must be an IP address, like 10.0.0.7");
+      }
       c.state.etcd = std::move(spec);
       // Secrets are sealed with this key and opened by any node: each needs the same file.
       if (!j.contains("secrets_key_file"))

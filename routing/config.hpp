@@ -109,6 +109,11 @@ struct etcd_spec {
   std::vector<common::host_port> endpoints;  // etcd's client URLs, tried in order
   std::string prefix = "/ignite";            // every key of this platform lives under it
   milliseconds request_timeout{5000};        // one etcd request, connect included
+  // This node's registration and its pods' live under a lease of this TTL, kept alive
+  // at a third of it: a node that dies leaves every route table after it.
+  milliseconds lease_ttl{10000};
+  std::string node_name;       // empty: a fresh ULID at each start
+  std::string advertise_host;  // how other nodes reach this node's pods; empty: their ready address
 };
 
 struct state_spec {

@@ -22,6 +22,7 @@
 #include "support/container_engine.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/fake_pod.hpp"
+#include "support/process_table.hpp"
 #include "support/proxy_process.hpp"
 #include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
@@ -68,15 +69,20 @@ class cluster : public ::testing::Test {
 
   json config(int i) const {
     const auto& a = nodes_[i].address;
-    return {
-        {"domain", k_domain},
-        {"listen", {{"http", a + ":0"}, {"admin", a + ":0"}}},
-        {"threads", 1},
-        {"state_file", (dir_ / ("node" + std::to_string(i)) / "state.db").string()},
-        {"secrets_key_file", (dir_ / "secrets.key").string()},
-        {"state", {{"etcd", {{"endpoints", etcd_->endpoints()}, {"prefix", prefix_}, {"request_timeout_ms", 2000}}}}},
-        {"limits", {{"drain_timeout_ms", 2000}}},
-        {"apps", json::array()}};
+    return {{"domain", k_domain},
+            {"listen", {{"http", a + ":0"}, {"admin", a + ":0"}}},
+            {"threads", 1},
+            {"state_file", (dir_ / ("node" + std::to_string(i)) / "state.db").string()},
+            {"secrets_key_file", (dir_ / "secrets.key").string()},
+            {"state",
+             {{"etcd",
+               {{"endpoints", etcd_->endpoints()},
+                {"prefix", prefix_},
+                {"request_timeout_ms", 2000},
+                {"lease_ttl_ms", 2000},
+                {"node_name", "node-" + std::to_string(i)}}}}},
+            {"limits", {{"drain_timeout_ms", 2000}}},
+            {"apps", json::array()}};
   }
   void start(int i) {
     auto& n = nodes_[i];
@@ -117,6 +123,31 @@ class cluster : public ::testing::Test {
     } catch (const std::exception&) {
       return std::nullopt;
     }
+  }
+  // The operator publishes acme-corp:<name> through node `i`, run by the greeter as a
+  // local process, which takes `start_delay_ms` to listen.
+  void publish_greeter(int i, const std::string& name, int start_delay_ms) {
+    auto created = op(i, "POST", "/v1/apps", {{"org", "acme-corp"}, {"name", name}});
+    ASSERT_EQ(created.status, 201u) << created.describe();
+    json command = {"/usr/bin/env", "GREETER_START_DELAY_MS=" + std::to_string(start_delay_ms), IGNITE_GREETER_BIN};
+    auto draft = op(i, "PUT", "/v1/apps/acme-corp:" + name + "/draft", {{"command", command}});
+    ASSERT_EQ(draft.status, 200u) << draft.describe();
+    auto published = op(i, "POST", "/v1/apps/acme-corp:" + name + "/draft/publish");
+    ASSERT_EQ(published.status, 201u) << published.describe();
+  }
+  // Calls node `i` until its routes know the app (not 404), and returns that answer.
+  std::optional<raw_response> call_when_routed(int i, const std::string& name) {
+    std::optional<raw_response> r;
+    wait_until([&] { return (r = call(i, name)) && r->status != 404; }, k_cap);
+    return r;
+  }
+  // The pods the nodes run now, all nodes together.
+  std::vector<process_info> pods() const {
+    std::vector<process_info> all;
+    for (const auto& n : nodes_)
+      if (n.process)
+        for (const auto& p : children_of(n.process->pid())) all.push_back(p);
+    return all;
   }
   bool serves(int i, const std::string& name) {
     auto r = call(i, name);
@@ -195,6 +226,60 @@ TEST_F(cluster, without_etcd_the_data_plane_serves_on_the_api_says_503_and_the_n
   ASSERT_EQ(op(2, "POST", "/v1/apps/acme-corp:after/draft/publish").status, 201u);
   for (int i : {0, 1, 2}) EXPECT_TRUE(wait_until([&] { return serves(i, "after"); }, 10s)) << nodes_[i].address;
   for (int i : {0, 1, 2}) EXPECT_TRUE(serves(i, "before"));
+}
+
+TEST_F(cluster, a_cold_start_seen_by_every_node_at_once_starts_one_pod) {
+  // The pod takes a second to listen, so all three nodes hold their request during one
+  // cold start, whichever node's request came first.
+  publish_greeter(0, "cold", 1000);
+  std::array<std::optional<raw_response>, 3> got;
+  std::vector<std::thread> callers;
+  for (int i : {0, 1, 2}) callers.emplace_back([&, i] { got[i] = call_when_routed(i, "cold"); });
+  for (auto& t : callers) t.join();
+  std::set<std::string> listening;
+  for (int i : {0, 1, 2}) {
+    ASSERT_TRUE(got[i]) << nodes_[i].address << " got no answer";
+    ASSERT_EQ(got[i]->status, 200u) << nodes_[i].address << ": " << got[i]->body;
+    EXPECT_EQ(got[i]->headers.get("x-ignite-cold-start"), "true") << nodes_[i].address;
+    listening.insert(got[i]->headers.get("x-greeter-listening-at-us").value_or(""));
+  }
+  EXPECT_EQ(listening.size(), 1u) << "the nodes' requests reached different pods";
+  EXPECT_EQ(pods().size(), 1u) << "pods: " << pids(pods());
+  int claimed = 0;
+  for (const auto& n : nodes_)
+    for (const auto& line : n.process->lines()) claimed += line.find("\"cluster_start_claimed\"") != std::string::npos;
+  EXPECT_EQ(claimed, 1);
+}
+
+TEST_F(cluster, when_the_node_hosting_the_pod_is_killed_the_others_start_a_new_one) {
+  publish_greeter(0, "sturdy", 0);
+  // Node A starts the pod; node B is served by it across the loopback network.
+  auto first = call_when_routed(0, "sturdy");
+  ASSERT_TRUE(first && first->status == 200) << (first ? first->body : "no answer");
+  auto remote = call_when_routed(1, "sturdy");
+  ASSERT_TRUE(remote && remote->status == 200) << (remote ? remote->body : "no answer");
+  EXPECT_EQ(remote->headers.get("x-greeter-listening-at-us"), first->headers.get("x-greeter-listening-at-us"))
+      << "node B started a pod of its own";
+  ASSERT_EQ(children_of(nodes_[1].process->pid()).size(), 0u);
+  const auto old_pods = children_of(nodes_[0].process->pid());
+  ASSERT_EQ(old_pods.size(), 1u);
+
+  nodes_[0].process->send_signal(SIGKILL);
+  ASSERT_TRUE(nodes_[0].process->wait_exit(k_cap));
+  ASSERT_TRUE(wait_until([&] { return !any_running(old_pods); }, k_cap)) << "node A's pod outlived it";
+  nodes_[0].process.reset();
+
+  // B and C find the pod gone (refused, or its registration expired with A's lease), and
+  // one new pod serves them both.
+  auto after_b = call(1, "sturdy");
+  ASSERT_TRUE(after_b && after_b->status == 200) << (after_b ? after_b->body : "no answer");
+  auto after_c = call(2, "sturdy");
+  ASSERT_TRUE(after_c && after_c->status == 200) << (after_c ? after_c->body : "no answer");
+  EXPECT_EQ(after_b->headers.get("x-greeter-listening-at-us"), after_c->headers.get("x-greeter-listening-at-us"));
+  EXPECT_EQ(pods().size(), 1u) << "pods: " << pids(pods());
+  // Nothing acknowledged was lost with node A.
+  auto listed = op(2, "GET", "/v1/apps/acme-corp:sturdy");
+  EXPECT_EQ(listed.status, 200u) << listed.describe();
 }
 
 }  // namespace

@@ -40,6 +40,7 @@
 #include "support/gate.hpp"
 #include "support/header_list.hpp"
 #include "support/pod_reply.hpp"
+#include "support/process_table.hpp"
 #include "support/proxy_process.hpp"
 #include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
@@ -69,49 +70,6 @@ std::string state_bytes(const std::filesystem::path& state_file) {
     if (in) all.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   return all;
-}
-
-// ---- the proxy's pods, from /proc -----------------------------------------------------
-
-struct process_info {
-  pid_t pid = 0;
-  pid_t ppid = 0;
-  char state = '?';
-  unsigned long long start_ticks = 0;  // tells a process apart from a later one with its pid
-};
-
-std::optional<process_info> read_process(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return std::nullopt;
-  const auto close = stat.rfind(')');  // comm may hold anything
-  if (close == std::string::npos || close + 2 > stat.size()) return std::nullopt;
-  std::istringstream rest(stat.substr(close + 2));
-  process_info p;
-  p.pid = pid;
-  rest >> p.state >> p.ppid;
-  std::string skipped;
-  for (int field = 5; field <= 21; ++field) rest >> skipped;
-  rest >> p.start_ticks;  // field 22
-  if (!rest) return std::nullopt;
-  return p;
-}
-
-std::vector<process_info> children_of(pid_t parent) {
-  std::vector<process_info> children;
-  std::error_code ec;
-  for (std::filesystem::directory_iterator it("/proc", ec), end; !ec && it != end; it.increment(ec)) {
-    const auto name = it->path().filename().string();
-    if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
-    auto p = read_process(static_cast<pid_t>(std::stol(name)));
-    if (p && p->ppid == parent && p->state != 'Z') children.push_back(*p);
-  }
-  return children;
-}
-
-bool is_running(const process_info& p) {
-  auto now = read_process(p.pid);
-  return now && now->start_ticks == p.start_ticks && now->state != 'Z';
 }
 
 // ---- the fixture ----------------------------------------------------------------------

@@ -28,7 +28,7 @@ constexpr auto k_cap = 10s;
 // Records pod events from the provider's thread; tests wait on them with a cap.
 class recorded_events final : public pod_events {
  public:
-  void on_ready(pod_id id, const endpoint& at) override {
+  void on_ready(pod_id id, const endpoint& at, bool = false) override {
     std::lock_guard lock(mutex_);
     ready_[id] = at.address().to_string() + ":" + std::to_string(at.port());
     changed_.notify_all();

@@ -63,7 +63,7 @@ class recorded_events final : public pod_events {
     bool ready;
     std::string detail;  // ready: "ip:port"; exit: the cause
   };
-  void on_ready(pod_id id, const endpoint& at) override { events.push_back({id, true, text(at)}); }
+  void on_ready(pod_id id, const endpoint& at, bool = false) override { events.push_back({id, true, text(at)}); }
   void on_exit(pod_id id, const pod_exit& how) override {
     EXPECT_TRUE(how.last_stderr.empty()) << "a static pod has no stderr";
     events.push_back({id, false, how.cause});
