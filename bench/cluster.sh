@@ -9,9 +9,12 @@
 # cluster_publish, BENCH_RUNS times: a new app created and published through node A, and
 # the time from the publish's answer until nodes A, B and C serve it (each asked every
 # 200 µs, one after the other). The publish's own time is mostly etcd's commit (raft
-# across three members, an fsync on each).
+# across three members, an fsync on each). Then cluster_pods: a cold start requested on
+# node A and, 20 ms later, on node B (A starts the pod, B waits for it to register), and
+# warm requests through A (local pod) and through B (the same pod, A's).
 #
-# Knobs: BUILD_DIR, BENCH_RUNS (default 20), BENCH_KEEP=1 keeps the scratch dir.
+# Knobs: BUILD_DIR, BENCH_RUNS (default 20), BENCH_REQUESTS (warm requests per node,
+# default 5000), BENCH_KEEP=1 keeps the scratch dir.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,7 +25,7 @@ runs=${BENCH_RUNS:-20}
 keep=${BENCH_KEEP:-0}
 command -v etcd >/dev/null || die "needs etcd (apt-get install etcd-server)"
 
-build ignite-proxy bench_backend cluster_publish
+build ignite-proxy bench_backend cluster_publish cluster_pods greeter
 proxy_bin=$build_dir/ignite-proxy
 
 scratch=$(mktemp -d /tmp/ignite-cluster.XXXXXX)
@@ -72,7 +75,7 @@ for i in 0 1 2; do
   "threads": 1,
   "state_file": "$scratch/node$i/state.db",
   "secrets_key_file": "$scratch/secrets.key",
-  "state": { "etcd": { "endpoints": $endpoints, "prefix": "/bench" } },
+  "state": { "etcd": { "endpoints": $endpoints, "prefix": "/bench", "node_name": "node-$i" } },
   "apps": []
 }
 JSON
@@ -86,3 +89,7 @@ done
 say "3 etcd members, 3 nodes (127.0.0.2-4), $(nproc) cores, load $(cut -d' ' -f1 /proc/loadavg); $runs publishes through node A"
 "$build_dir/bench/cluster_publish" "$runs" "127.0.0.2:${admin_ports[0]}" "127.0.0.1:$backend_port" \
   "127.0.0.2:${http_ports[0]}" "127.0.0.3:${http_ports[1]}" "127.0.0.4:${http_ports[2]}" | tail -n 4
+
+say "cold starts: $runs apps, requested on node A, then on node B 20 ms later"
+"$build_dir/bench/cluster_pods" "$runs" "${BENCH_REQUESTS:-5000}" "127.0.0.2:${admin_ports[0]}" \
+  "$build_dir/examples/greeter/greeter" "127.0.0.2:${http_ports[0]}" "127.0.0.3:${http_ports[1]}" | tail -n 4

@@ -8,12 +8,6 @@
 // and then asks every PUBLIC listener for the app, every 200 µs, until it answers 200.
 // Prints per run "run <i> publish_ms <ms> <public> <ms after the publish answered>…",
 // then the median and the largest per public listener.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,50 +17,12 @@
 #include <thread>
 #include <vector>
 
+#include "blocking_http.hpp"
+
 namespace {
 
+using namespace bench;
 using clock_type = std::chrono::steady_clock;
-
-struct address {
-  std::string host;
-  int port = 0;
-};
-
-address parse(const std::string& s) {
-  auto colon = s.rfind(':');
-  return {s.substr(0, colon), std::atoi(s.c_str() + colon + 1)};
-}
-
-// One request on a new connection (Connection: close); the status, or 0.
-int exchange(const address& to, const std::string& request, std::string* body = nullptr) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(to.port));
-  ::inet_pton(AF_INET, to.host.c_str(), &a.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    ::close(fd);
-    return 0;
-  }
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string answer;
-  char buf[4096];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  if (answer.size() < 12) return 0;
-  if (body) *body = answer.substr(answer.find("\r\n\r\n") + 4);
-  return std::atoi(answer.c_str() + 9);
-}
-
-std::string request(const std::string& method, const std::string& path, const std::string& host,
-                    const std::string& token, const std::string& body) {
-  std::string r = method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n";
-  if (!token.empty()) r += "Authorization: Bearer " + token + "\r\n";
-  r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  return r;
-}
 
 double ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 

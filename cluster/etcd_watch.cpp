@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <unordered_set>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster/etcd_codec.hpp"
+#include "cluster/etcd_connection.hpp"
 #include "cluster/etcd_dial.hpp"
 #include "common/log.hpp"
 
@@ -34,6 +36,12 @@ struct etcd_watch::state {
   net::io_context ioc;
   std::optional<beast::tcp_stream> stream;  // watch thread only
   std::size_t current = 0;
+  std::optional<etcd_connection> reads;  // watch thread only: the range reads of a (re-)list
+
+  // The keys of the range (without `strip`) and their mod_revision as of `delivered`:
+  // what a re-list compares with. Watch thread only.
+  std::map<std::string, routing::revision> known;
+  bool listed = false;  // `known` was read at `after`
 
   std::mutex mutex;  // held while a callback runs; guards stopping and delivered's waiters
   std::condition_variable changed;
@@ -46,7 +54,9 @@ struct etcd_watch::state {
     ioc.run();
   }
   void loop();
+  void list_known();
   void stream_once();
+  void relist(routing::revision from, routing::revision compacted);
   void deliver(std::vector<routing::event>& events, routing::revision rev);
   bool stopped() {
     std::lock_guard lock(mutex);
@@ -65,6 +75,7 @@ etcd_watch::etcd_watch(std::vector<common::host_port> endpoints, std::chrono::mi
   state_->strip = std::move(strip);
   state_->on_change = std::move(on_change);
   state_->delivered = after;
+  state_->reads.emplace(state_->endpoints, timeout);
   thread_ = std::thread([s = state_] {
     s->thread = std::this_thread::get_id();
     s->loop();
@@ -100,8 +111,12 @@ void etcd_watch::state::loop() {
   auto backoff = std::chrono::milliseconds(50);
   while (!stopped()) {
     try {
+      if (!listed) list_known();
       stream_once();
+      // Back from a re-list (or stopping): watch again at once, on the same member.
       backoff = std::chrono::milliseconds(50);
+      stream.reset();
+      continue;
     } catch (const std::exception& e) {
       if (stopped()) break;
       std::string fields = "\"error\":";
@@ -114,6 +129,37 @@ void etcd_watch::state::loop() {
     changed.wait_for(lock, backoff, [&] { return stopping; });
     backoff = std::min(backoff * 2, std::chrono::milliseconds(1000));
   }
+}
+
+// The keys of the range at `after`, before the first event, so that a re-list knows
+// what was there. Only keys and revisions: the values are not needed to compare.
+void etcd_watch::state::list_known() {
+  routing::revision at;
+  {
+    std::lock_guard lock(mutex);
+    at = delivered;
+  }
+  // Revisions start at 1: nothing existed at 0 (and etcd would read 0 as "now").
+  if (at > 0) {
+    nlohmann::json body = {{"key", base64_encode(key)},
+                           {"range_end", base64_encode(range_end)},
+                           {"keys_only", true},
+                           {"revision", std::to_string(at)}};
+    try {
+      auto answer = reads->post("/v3/kv/range", body, true);
+      for (const auto& kv : answer.value("kvs", nlohmann::json::array())) {
+        auto k = kv_from(kv, strip);
+        known[std::move(k.key)] = k.mod_revision;
+      }
+    } catch (const routing::state_error& e) {
+      // Compacted already: nothing to compare with, so a re-list will put every key.
+      if (std::string_view(e.what()).find("compacted") == std::string_view::npos) throw;
+      std::string fields = "\"revision\":" + std::to_string(at) + ",\"error\":";
+      common::append_json_string(fields, e.what());
+      common::log_event("state_watch_unlisted", fields);
+    }
+  }
+  listed = true;
 }
 
 // One watch stream: connect, ask from the revision after the last delivered, read events
@@ -164,11 +210,10 @@ void etcd_watch::state::stream_once() {
       if (message.contains("error")) throw std::runtime_error(ep.to_string() + ": " + message["error"].dump());
       const auto& result = message.value("result", nlohmann::json::object());
       if (auto compacted = int_field(result, "compact_revision"); compacted > 0) {
-        common::log_event("state_watch_compacted",
-                          "\"from\":" + std::to_string(from) + ",\"compact_revision\":" + std::to_string(compacted));
-        std::lock_guard lock(mutex);
-        delivered = std::max(delivered, compacted - 1);
-        throw std::runtime_error("watch compacted");
+        // The revisions from `from` on are gone: what changed meanwhile comes from a read
+        // of the range as it is now; then a new stream from after it.
+        relist(from, compacted);
+        return;
       }
       // Events of one revision are one txn: grouped into one callback.
       std::vector<routing::event> group;
@@ -190,16 +235,57 @@ void etcd_watch::state::stream_once() {
   }
 }
 
+// One group at the current revision R that takes a consumer from `known` to the range
+// at R: puts for new or changed keys, erases for keys that are gone.
+void etcd_watch::state::relist(routing::revision from, routing::revision compacted) {
+  auto answer =
+      reads->post("/v3/kv/range", {{"key", base64_encode(key)}, {"range_end", base64_encode(range_end)}}, true);
+  const routing::revision at = int_field(answer.value("header", nlohmann::json::object()), "revision");
+  std::vector<routing::event> group;
+  std::unordered_set<std::string> present;
+  for (const auto& kv : answer.value("kvs", nlohmann::json::array())) {
+    routing::event ev;
+    ev.kv = kv_from(kv, strip);
+    present.insert(ev.kv.key);
+    auto it = known.find(ev.kv.key);
+    if (it == known.end() || it->second != ev.kv.mod_revision) group.push_back(std::move(ev));
+  }
+  const std::size_t puts = group.size();
+  for (const auto& [k, rev] : known) {
+    if (present.contains(k)) continue;
+    routing::event ev;
+    ev.what = routing::event::kind::erase;
+    ev.kv.key = k;
+    ev.kv.mod_revision = at;  // when it went is gone with the compacted revisions
+    group.push_back(std::move(ev));
+  }
+  common::log_event("state_watch_relisted",
+                    "\"from\":" + std::to_string(from) + ",\"compact_revision\":" + std::to_string(compacted) +
+                        ",\"revision\":" + std::to_string(at) + ",\"puts\":" + std::to_string(puts) +
+                        ",\"erases\":" + std::to_string(group.size() - puts));
+  deliver(group, at);
+}
+
 void etcd_watch::state::deliver(std::vector<routing::event>& events, routing::revision rev) {
   std::unique_lock lock(mutex);
   if (stopping) return;
   if (rev > delivered) {
-    try {
-      on_change(events, rev);
-    } catch (const std::exception& e) {
-      std::string fields = "\"error\":";
-      common::append_json_string(fields, e.what());
-      common::log_event("state_watch_callback_failed", fields);
+    // A re-list that found nothing changed still moves `delivered` (txn() waits on it).
+    if (!events.empty()) {
+      try {
+        on_change(events, rev);
+      } catch (const std::exception& e) {
+        std::string fields = "\"error\":";
+        common::append_json_string(fields, e.what());
+        common::log_event("state_watch_callback_failed", fields);
+      }
+    }
+    // What a re-list compares with.
+    for (auto& e : events) {
+      if (e.what == routing::event::kind::put)
+        known[e.kv.key] = e.kv.mod_revision;
+      else
+        known.erase(e.kv.key);
     }
     delivered = rev;
   }

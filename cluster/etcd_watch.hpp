@@ -5,6 +5,16 @@
 // last one delivered, so nothing is skipped or repeated. Destroying the handle stops the
 // callbacks: none runs after the destructor returns (a callback may destroy its own
 // handle).
+//
+// etcd forgets old revisions when it is compacted, so a watch that was away long enough
+// cannot resume where it stopped. It then re-lists: it keeps the keys of its range as the
+// last delivered revision left them (key -> mod_revision; read at `after` as it starts,
+// then kept by every event), reads the range as it is now, at revision R, and delivers
+// one group at R: a put for each key that is new or changed, an erase (mod_revision R)
+// for each key that is gone. Watching resumes from R + 1. A consumer that applies events
+// by key ends where it would have if it had seen every revision. If `after` itself is
+// compacted already when the watch starts, it starts from no keys: a later re-list then
+// puts every key but cannot name the keys erased before it.
 
 #include <atomic>
 #include <chrono>
@@ -35,7 +45,8 @@ class etcd_watch final : public routing::state_store::watch_handle {
   const std::shared_ptr<state>& shared() const { return state_; }
 
   // Waits until the events of revision `at` have been delivered if `etcd_key` is one
-  // this watch sees, for at most `cap`. Returns at once when called from the watch's own
+  // this watch sees, for at most `cap` (a re-list at R counts as delivering every
+  // revision up to R). Returns at once when called from the watch's own
   // thread (a callback writing to the store).
   static void wait_delivered(state& s, const std::string& etcd_key, routing::revision at,
                              std::chrono::milliseconds cap);

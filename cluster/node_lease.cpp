@@ -28,7 +28,9 @@ node_lease::~node_lease() {
   try {
     connection_.post("/v3/lease/revoke", {{"ID", std::to_string(id())}}, true);
   } catch (const std::exception& e) {
-    common::log_event("cluster_lease_revoke_failed", "\"error\":\"" + std::string(e.what()) + "\"");
+    std::string fields = "\"error\":";
+    common::append_json_string(fields, e.what());
+    common::log_event("cluster_lease_revoke_failed", fields);
   }
 }
 

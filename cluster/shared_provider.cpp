@@ -95,6 +95,10 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
     }
   }
   const auto at = int_field(answer.value("header", json::object()), "revision");
+  {
+    std::lock_guard lock(mutex_);
+    seen_ = at;
+  }
   watch_ = std::make_unique<etcd_watch>(
       spec_.endpoints, spec_.request_timeout, key, prefix_end(key), spec_.prefix, at,
       [this](const std::vector<routing::event>& events, routing::revision) { on_changes(events); });

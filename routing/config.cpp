@@ -1,5 +1,7 @@
 #include "routing/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <fstream>
 #include <initializer_list>
@@ -7,7 +9,6 @@
 #include <sstream>
 #include <unordered_map>
 
-#include <boost/asio/ip/address.hpp>
 #include <nlohmann/json.hpp>
 
 #include "common/executable.hpp"
@@ -384,9 +385,10 @@ config parse_config(const json& j) {
       }
       if (e.contains("advertise_host")) {
         spec.advertise_host = string_at(e["advertise_host"], "state.etcd.advertise_host");
-        boost::system::error_code bad;
-        boost::asio::ip::make_address(spec.advertise_host, bad);
-        if (bad) throw config_error("state.etcd.advertise_host", "must be an IP address, like 10.0.0.7");
+        unsigned char bytes[sizeof(in6_addr)];
+        if (::inet_pton(AF_INET, spec.advertise_host.c_str(), bytes) != 1 &&
+            ::inet_pton(AF_INET6, spec.advertise_host.c_str(), bytes) != 1)
+          throw config_error("state.etcd.advertise_host", "must be an IP address, like 10.0.0.7");
       }
       c.state.etcd = std::move(spec);
       // Secrets are sealed with this key and opened by any node: each needs the same file.

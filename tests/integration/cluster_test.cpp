@@ -125,15 +125,31 @@ class cluster : public ::testing::Test {
     }
   }
   // The operator publishes acme-corp:<name> through node `i`, run by the greeter as a
-  // local process, which takes `start_delay_ms` to listen.
-  void publish_greeter(int i, const std::string& name, int start_delay_ms) {
+  // local process with `env` (GREETER_START_DELAY_MS=…: a slow cold start), and `scaling`.
+  void publish_greeter(int i, const std::string& name, std::vector<std::string> env = {},
+                       const json& scaling = json()) {
     auto created = op(i, "POST", "/v1/apps", {{"org", "acme-corp"}, {"name", name}});
     ASSERT_EQ(created.status, 201u) << created.describe();
-    json command = {"/usr/bin/env", "GREETER_START_DELAY_MS=" + std::to_string(start_delay_ms), IGNITE_GREETER_BIN};
+    if (!scaling.is_null()) {
+      auto scaled = op(i, "PUT", "/v1/apps/acme-corp:" + name + "/scaling", scaling);
+      ASSERT_EQ(scaled.status, 200u) << scaled.describe();
+    }
+    json command = json::array({"/usr/bin/env"});
+    for (auto& e : env) command.push_back(std::move(e));
+    command.push_back(IGNITE_GREETER_BIN);
     auto draft = op(i, "PUT", "/v1/apps/acme-corp:" + name + "/draft", {{"command", command}});
     ASSERT_EQ(draft.status, 200u) << draft.describe();
     auto published = op(i, "POST", "/v1/apps/acme-corp:" + name + "/draft/publish");
     ASSERT_EQ(published.status, 201u) << published.describe();
+  }
+  // How many times the nodes' logs say `event`, all nodes together.
+  int logged(std::string_view event) const {
+    int n = 0;
+    const std::string quoted = "\"" + std::string(event) + "\"";
+    for (const auto& node : nodes_)
+      if (node.process)
+        for (const auto& line : node.process->lines()) n += line.find(quoted) != std::string::npos;
+    return n;
   }
   // Calls node `i` until its routes know the app (not 404), and returns that answer.
   std::optional<raw_response> call_when_routed(int i, const std::string& name) {
@@ -231,7 +247,7 @@ TEST_F(cluster, without_etcd_the_data_plane_serves_on_the_api_says_503_and_the_n
 TEST_F(cluster, a_cold_start_seen_by_every_node_at_once_starts_one_pod) {
   // The pod takes a second to listen, so all three nodes hold their request during one
   // cold start, whichever node's request came first.
-  publish_greeter(0, "cold", 1000);
+  publish_greeter(0, "cold", {"GREETER_START_DELAY_MS=1000"});
   std::array<std::optional<raw_response>, 3> got;
   std::vector<std::thread> callers;
   for (int i : {0, 1, 2}) callers.emplace_back([&, i] { got[i] = call_when_routed(i, "cold"); });
@@ -245,14 +261,11 @@ TEST_F(cluster, a_cold_start_seen_by_every_node_at_once_starts_one_pod) {
   }
   EXPECT_EQ(listening.size(), 1u) << "the nodes' requests reached different pods";
   EXPECT_EQ(pods().size(), 1u) << "pods: " << pids(pods());
-  int claimed = 0;
-  for (const auto& n : nodes_)
-    for (const auto& line : n.process->lines()) claimed += line.find("\"cluster_start_claimed\"") != std::string::npos;
-  EXPECT_EQ(claimed, 1);
+  EXPECT_EQ(logged("cluster_start_claimed"), 1);
 }
 
 TEST_F(cluster, when_the_node_hosting_the_pod_is_killed_the_others_start_a_new_one) {
-  publish_greeter(0, "sturdy", 0);
+  publish_greeter(0, "sturdy");
   // Node A starts the pod; node B is served by it across the loopback network.
   auto first = call_when_routed(0, "sturdy");
   ASSERT_TRUE(first && first->status == 200) << (first ? first->body : "no answer");
@@ -280,6 +293,46 @@ TEST_F(cluster, when_the_node_hosting_the_pod_is_killed_the_others_start_a_new_o
   // Nothing acknowledged was lost with node A.
   auto listed = op(2, "GET", "/v1/apps/acme-corp:sturdy");
   EXPECT_EQ(listed.status, 200u) << listed.describe();
+}
+
+TEST_F(cluster, a_pod_that_fails_to_start_fails_the_requests_held_on_every_node_fast) {
+  publish_greeter(0, "broken", {"GREETER_START_DELAY_MS=1000", "GREETER_EXIT_BEFORE_LISTEN=3"});
+  std::array<std::optional<raw_response>, 3> got;
+  std::vector<std::thread> callers;
+  for (int i : {0, 1, 2}) callers.emplace_back([&, i] { got[i] = call_when_routed(i, "broken"); });
+  for (auto& t : callers) t.join();
+  // One pod was tried, for the whole cluster, and every node gives its reason at once
+  // (far inside the 30 s cold_start_timeout_ms).
+  EXPECT_EQ(logged("cluster_start_claimed"), 1);
+  for (int i : {0, 1, 2}) {
+    ASSERT_TRUE(got[i]) << nodes_[i].address << " got no answer";
+    EXPECT_EQ(got[i]->status, 503u) << nodes_[i].address << ": " << got[i]->body;
+    EXPECT_NE(got[i]->body.find("pod_start_failed"), std::string::npos) << got[i]->body;
+    EXPECT_NE(got[i]->body.find("exited with status 3"), std::string::npos) << got[i]->body;
+  }
+}
+
+TEST_F(cluster, a_pod_that_another_node_uses_stays_up_until_that_node_lets_go) {
+  publish_greeter(0, "shared", {}, {{"idle_timeout_ms", 1000}});
+  auto first = call_when_routed(0, "shared");
+  ASSERT_TRUE(first && first->status == 200) << (first ? first->body : "no answer");
+  const auto pod = first->headers.get("x-greeter-listening-at-us");
+  const auto hosted = children_of(nodes_[0].process->pid());
+  ASSERT_EQ(hosted.size(), 1u);
+  // Node B keeps calling for three idle timeouts; node A sends the pod nothing, yet keeps
+  // it, since B uses it.
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  int calls = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = call_when_routed(1, "shared");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    EXPECT_EQ(r->headers.get("x-greeter-listening-at-us"), pod) << "a new pod served call " << calls;
+    ++calls;
+  }
+  EXPECT_TRUE(any_running(hosted)) << "node A stopped a pod that node B was using";
+  EXPECT_EQ(pods().size(), 1u) << "pods: " << pids(pods());
+  // B idles: it lets go of the pod after its idle timeout, and A stops it after its own.
+  EXPECT_TRUE(wait_until([&] { return !any_running(hosted); }, k_cap)) << "the pod was never stopped";
 }
 
 }  // namespace

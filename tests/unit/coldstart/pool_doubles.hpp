@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -52,6 +53,18 @@ class recording_provider final : public pod_provider {
     std::lock_guard lock(mutex_);
     stopped_.push_back(id);
   }
+  bool in_use_elsewhere(pod_id id) override {
+    std::lock_guard lock(mutex_);
+    return used_elsewhere_.contains(id);
+  }
+  // Another node of the cluster uses pod `id` (or no longer does).
+  void set_used_elsewhere(pod_id id, bool used) {
+    std::lock_guard lock(mutex_);
+    if (used)
+      used_elsewhere_.insert(id);
+    else
+      used_elsewhere_.erase(id);
+  }
 
   std::vector<std::pair<pod_id, pod_spec>> started() const {
     std::lock_guard lock(mutex_);
@@ -76,6 +89,7 @@ class recording_provider final : public pod_provider {
   std::vector<std::pair<pod_id, pod_spec>> started_;
   std::vector<pod_id> probed_;
   std::vector<pod_id> stopped_;
+  std::set<pod_id> used_elsewhere_;
 };
 
 class recording_waiter final : public waiter {

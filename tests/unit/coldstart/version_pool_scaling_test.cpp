@@ -229,6 +229,49 @@ TEST_F(version_pool_scaling_test, an_idle_pod_is_stopped_after_idle_timeout_down
   EXPECT_EQ(provider_.started().size(), 2u);
 }
 
+TEST_F(version_pool_scaling_test, a_pod_another_node_uses_is_not_stopped_when_idle_here) {
+  pool_settings s;
+  s.idle_timeout = 1000ms;
+  auto pool = make(s);
+  auto w = hold(*pool);
+  auto id = provider_.started_ids().at(0);
+  pool->on_ready(id, loopback(41000));
+  pool->release(w->got->pod);
+  provider_.set_used_elsewhere(id, true);
+  clock_.advance(1000ms);
+  pool->tick();
+  EXPECT_TRUE(provider_.stopped().empty()) << "stopped while another node sends it requests";
+  // Once the other node lets go, a full idle_timeout from then stops it.
+  provider_.set_used_elsewhere(id, false);
+  clock_.advance(999ms);
+  pool->tick();
+  EXPECT_TRUE(provider_.stopped().empty());
+  clock_.advance(1ms);
+  pool->tick();
+  EXPECT_EQ(provider_.stopped(), std::vector<pod_id>{id});
+}
+
+TEST_F(version_pool_scaling_test, this_nodes_pods_are_taken_before_pods_on_other_nodes) {
+  pool_settings s;
+  s.container_concurrency = 1;
+  auto pool = make(s);
+  auto first = hold(*pool);
+  auto second = hold(*pool);
+  ASSERT_EQ(provider_.started().size(), 2u);
+  const auto remote = provider_.started_ids()[0], local = provider_.started_ids()[1];
+  pool->on_ready(remote, loopback(41000), /*remote=*/true);
+  pool->on_ready(local, loopback(41001));
+  ASSERT_TRUE(first->got && second->got);
+  pool->release(first->got->pod);
+  pool->release(second->got->pod);
+  // Both idle: the local one first, the remote one when the local one is full.
+  grant a, b;
+  ASSERT_EQ(pool->try_acquire(a), version_pool::acquire_result::granted);
+  EXPECT_EQ(a.pod, local);
+  ASSERT_EQ(pool->try_acquire(b), version_pool::acquire_result::granted);
+  EXPECT_EQ(b.pod, remote);
+}
+
 TEST_F(version_pool_scaling_test, reserved_capacity_starts_without_traffic_and_is_kept_when_idle) {
   pool_settings s;
   s.reserved_capacity = 1;
