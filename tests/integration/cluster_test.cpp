@@ -79,7 +79,9 @@ class cluster : public ::testing::Test {
                {{"endpoints", etcd_->endpoints()},
                 {"prefix", prefix_},
                 {"request_timeout_ms", 2000},
-                {"lease_ttl_ms", 2000},
+                // Long enough that a loaded machine never lets a live node's lease lapse; the
+                // tests that kill a node rely on refused connections, not on the expiry.
+                {"lease_ttl_ms", 6000},
                 {"node_name", "node-" + std::to_string(i)}}}}},
             {"limits", {{"drain_timeout_ms", 2000}}},
             {"apps", json::array()}};
