@@ -101,7 +101,7 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
   }
   watch_ = std::make_unique<etcd_watch>(
       spec_.endpoints, spec_.request_timeout, key, prefix_end(key), spec_.prefix, at,
-      [this](const std::vector<routing::event>& events, routing::revision) { on_changes(events); });
+      [this](const std::vector<routing::event>& events, routing::revision at) { on_changes(events, at); });
   thread_ = std::thread([this] { worker_.run(); });
   lease_.keep_alive([this](std::int64_t) { boost::asio::post(worker_, [this] { reregister(0); }); });
   log_json("cluster_joined", {{"node", node_}, {"lease_ttl_ms", spec_.lease_ttl.count()}});
@@ -473,15 +473,13 @@ void shared_provider::start_local(pod_id id) {
 
 // ---- the watch's side ------------------------------------------------------------------------
 
-void shared_provider::on_changes(const std::vector<routing::event>& events) {
+void shared_provider::on_changes(const std::vector<routing::event>& events, routing::revision at) {
   std::set<std::string> touched;
   std::vector<notice> notices;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& e : events) {
-      apply_change(e, touched, notices);
-      seen_ = std::max(seen_, e.kv.mod_revision);
-    }
+    for (const auto& e : events) apply_change(e, touched, notices);
+    seen_ = std::max(seen_, at);  // a re-list after a compaction reports up to `at` at once
   }
   notify(notices);
   for (const auto& version : touched) boost::asio::post(worker_, [this, version] { evaluate(version); });
