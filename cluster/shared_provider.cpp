@@ -361,11 +361,15 @@ void shared_provider::evaluate(const std::string& version) {
       log_json("cluster_pod_adopted",
                {{"app_version", version}, {"node", reg.node}, {"address", to_text(reg.address)}});
     }
-    // 2. Starts in flight on other nodes: one waiting pod each.
+    // 2. Starts in flight on other nodes: one waiting pod each, when one pod serves any
+    // demand (container_concurrency 0). With a limit, each node starts the pods its own
+    // demand needs, so that a cold start across the cluster starts as many as the
+    // cluster's demand needs, not as many as one node's.
+    const bool share_starts = next < waiting.size() && pods_[waiting[next]].spec.container_concurrency == 0;
     std::size_t foreign = 0;
     std::set<long> slots;
     for (const auto& [key, node] : view.claims) {
-      foreign += node != node_;
+      foreign += share_starts && node != node_;
       try {
         slots.insert(std::stol(key.substr(key.rfind('/') + 1)));
       } catch (const std::exception&) {
