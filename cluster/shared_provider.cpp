@@ -512,18 +512,11 @@ void shared_provider::apply_change(const routing::event& e, std::set<std::string
     view.pods.erase(key);
     view.users.erase(key);
     // Pods this node adopted from there are gone (stopped, or their node left).
-    for (auto it = pods_.begin(); it != pods_.end();) {
-      if (it->second.state == phase::remote && it->second.pod_key == key) {
-        pod_exit how;
-        how.cause = "on node " + node + " stopped, or its node left the cluster";
-        notices.push_back({it->second.events, it->first, false, {}, how});
-        const auto users = users_key(key, node_);
-        boost::asio::post(worker_, [this, users] { erase(users); });
-        it = pods_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    pod_exit how;
+    how.cause = "on node " + node + " stopped, or its node left the cluster";
+    const bool adopted =
+        end_tracked([&](const tracked& t) { return t.state == phase::remote && t.pod_key == key; }, how, notices);
+    if (adopted) boost::asio::post(worker_, [this, users = users_key(key, node_)] { erase(users); });
     return;
   }
   if (key.starts_with(k_starts)) {
@@ -554,14 +547,7 @@ void shared_provider::apply_change(const routing::event& e, std::set<std::string
     if (value.contains("last_stderr") && value["last_stderr"].is_array())
       for (const auto& line : value["last_stderr"])
         if (line.is_string()) how.last_stderr.push_back(line.get<std::string>());
-    for (auto it = pods_.begin(); it != pods_.end();) {
-      if (it->second.version == version && it->second.state == phase::waiting) {
-        notices.push_back({it->second.events, it->first, false, {}, how});
-        it = pods_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    end_tracked([&](const tracked& t) { return t.version == version && t.state == phase::waiting; }, how, notices);
     return;
   }
   if (key.starts_with(k_users)) {
@@ -576,6 +562,21 @@ void shared_provider::apply_change(const routing::event& e, std::set<std::string
     else
       users.erase(std::string(parts[4]));
   }
+}
+
+bool shared_provider::end_tracked(const std::function<bool(const tracked&)>& which, const pod_exit& how,
+                                  std::vector<notice>& notices) {
+  bool any = false;
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    if (which(it->second)) {
+      notices.push_back({it->second.events, it->first, false, {}, how});
+      it = pods_.erase(it);
+      any = true;
+    } else {
+      ++it;
+    }
+  }
+  return any;
 }
 
 void shared_provider::notify(std::vector<notice>& notices) {

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -112,6 +113,10 @@ class shared_provider final : public coldstart::pod_provider, public coldstart::
   void put(const std::string& key, const std::string& value);
   void erase(const std::string& key);
   void reregister(std::int64_t lease);
+  // Forgets the tracked pods `which` accepts; each gets `how` once the lock is released.
+  // True if there was any. Under the lock.
+  bool end_tracked(const std::function<bool(const tracked&)>& which, const coldstart::pod_exit& how,
+                   std::vector<notice>& notices);
   static void notify(std::vector<notice>& notices);
   std::string pod_value(const coldstart::endpoint& at) const;
 
