@@ -109,6 +109,7 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
 
 shared_provider::~shared_provider() {
   watch_.reset();
+  lease_.stop();  // its renewals post to the worker, which stops next
   work_.reset();
   thread_.join();  // what the pools asked last (stops, releases) is done first
 }
