@@ -16,13 +16,17 @@ node_lease::node_lease(std::vector<common::host_port> endpoints, std::chrono::mi
   id_ = grant();
 }
 
-node_lease::~node_lease() {
+void node_lease::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+node_lease::~node_lease() {
+  stop();
   // Revoking takes this node's keys out of every other node's view now, rather than
   // after the TTL.
   try {
@@ -54,7 +58,9 @@ void node_lease::keep_alive(std::function<void(std::int64_t)> on_renewed) {
 
 void node_lease::run() {
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, ttl_ / 3, [this] { return stopping_; })) {
+  auto pause = ttl_ / 3;
+  while (!wake_.wait_for(lock, pause, [this] { return stopping_; })) {
+    pause = ttl_ / 3;
     const auto id = id_;
     lock.unlock();
     std::int64_t renewed = 0;
@@ -69,7 +75,9 @@ void node_lease::run() {
                           "\"lost\":\"" + std::to_string(id) + "\",\"lease\":\"" + std::to_string(renewed) + "\"");
       }
     } catch (const std::exception&) {
-      // etcd unreachable: the lease may outlive the outage; tried again next round.
+      // etcd unreachable or slow: the lease may outlive the outage if a keep-alive gets
+      // through before it expires, so the next one is sent sooner.
+      pause = ttl_ / 10;
     }
     if (renewed) {
       {

@@ -79,7 +79,9 @@ class cluster : public ::testing::Test {
                {{"endpoints", etcd_->endpoints()},
                 {"prefix", prefix_},
                 {"request_timeout_ms", 2000},
-                {"lease_ttl_ms", 2000},
+                // Long enough that a loaded machine never lets a live node's lease lapse; the
+                // tests that kill a node rely on refused connections, not on the expiry.
+                {"lease_ttl_ms", 6000},
                 {"node_name", "node-" + std::to_string(i)}}}}},
             {"limits", {{"drain_timeout_ms", 2000}}},
             {"apps", json::array()}};
@@ -333,6 +335,29 @@ TEST_F(cluster, a_pod_that_another_node_uses_stays_up_until_that_node_lets_go) {
   EXPECT_EQ(pods().size(), 1u) << "pods: " << pids(pods());
   // B idles: it lets go of the pod after its idle timeout, and A stops it after its own.
   EXPECT_TRUE(wait_until([&] { return !any_running(hosted); }, k_cap)) << "the pod was never stopped";
+}
+
+TEST_F(cluster, with_a_concurrency_limit_a_cold_start_across_nodes_starts_what_their_demand_needs) {
+  // Each pod takes one request at a time; two nodes each hold two requests during one
+  // slow start: the cluster's demand is four pods, and each node starts its own two
+  // rather than waiting for the other's.
+  // Each answer takes 500 ms, so the four requests overlap and need four pods.
+  publish_greeter(0, "busy", {"GREETER_START_DELAY_MS=1000", "GREETER_RESPONSE_DELAY_MS=500"},
+                  {{"container_concurrency", 1}});
+  std::array<std::optional<raw_response>, 4> got;
+  std::vector<std::thread> callers;
+  for (int k = 0; k < 4; ++k) callers.emplace_back([&, k] { got[k] = call_when_routed(k % 2, "busy"); });
+  for (auto& t : callers) t.join();
+  std::set<std::string> served_by;
+  for (const auto& r : got) {
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    served_by.insert(r->headers.get("x-greeter-listening-at-us").value_or(""));
+  }
+  std::string seen;
+  for (const auto& at : served_by) seen += at + " ";
+  EXPECT_EQ(served_by.size(), 4u) << "a pod took more than its one request at a time: " << seen;
+  EXPECT_EQ(children_of(nodes_[0].process->pid()).size(), 2u);
+  EXPECT_EQ(children_of(nodes_[1].process->pid()).size(), 2u);
 }
 
 }  // namespace
