@@ -97,6 +97,20 @@ test_ca::issued test_ca::issue(const std::vector<std::string>& dns_names, const 
   return write(cert, key, stem);
 }
 
+test_ca::issued test_ca::issue_for(const std::string& common_name, const std::vector<std::string>& alt_names,
+                                   const std::string& stem) {
+  auto* ca_cert = static_cast<X509*>(ca_cert_);
+  auto* key = new_key();
+  X509* cert = make_cert(key, common_name, serial_++, ca_cert, static_cast<EVP_PKEY*>(ca_key_));
+  std::string san;
+  for (const auto& n : alt_names) san += (san.empty() ? "" : ",") + n;
+  if (!san.empty()) add_extension(cert, ca_cert, NID_subject_alt_name, san.c_str());
+  add_extension(cert, ca_cert, NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert, ca_cert, NID_ext_key_usage, "serverAuth,clientAuth");
+  sign(cert, static_cast<EVP_PKEY*>(ca_key_));
+  return write(cert, key, stem);
+}
+
 test_ca::issued test_ca::issue_cn_only(const std::string& common_name, const std::string& stem) {
   auto* ca_cert = static_cast<X509*>(ca_cert_);
   auto* key = new_key();
