@@ -30,12 +30,14 @@ namespace {
 using namespace std::chrono_literals;
 
 const char* k_etcd = "/usr/bin/etcd";
-const char* k_etcdctl = "/usr/bin/etcdctl";
+const char* k_etcdctl = "/usr/bin/etcdctl";  // only to enable auth and change passwords
 
 }  // namespace
 
 std::string etcd_cluster::missing_tools() {
-  return ::access(k_etcd, X_OK) == 0 ? "" : "etcd (apt-get install etcd-server)";
+  if (::access(k_etcd, X_OK) != 0) return "etcd (apt-get install etcd-server)";
+  if (::access(k_etcdctl, X_OK) != 0) return "etcdctl (apt-get install etcd-client)";
+  return "";
 }
 
 etcd_cluster::etcd_cluster(int members) : etcd_cluster(members, etcd_security{}) {}
