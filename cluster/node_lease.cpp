@@ -15,13 +15,17 @@ node_lease::node_lease(const routing::etcd_spec& spec, std::chrono::milliseconds
   id_ = grant();
 }
 
-node_lease::~node_lease() {
+void node_lease::stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+node_lease::~node_lease() {
+  stop();
   // Revoking takes this node's keys out of every other node's view now, rather than
   // after the TTL.
   try {

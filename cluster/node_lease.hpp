@@ -34,6 +34,10 @@ class node_lease {
   // The lease to put keys under (it changes only when a lost one is replaced).
   std::int64_t id() const;
 
+  // Stops keeping it alive (on_renewed is not called after this returns); the lease
+  // lasts until it is revoked or expires.
+  void stop();
+
  private:
   void run();
   std::int64_t grant();

@@ -109,6 +109,7 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
 
 shared_provider::~shared_provider() {
   watch_.reset();
+  lease_.stop();  // its renewals post to the worker, which stops next
   work_.reset();
   thread_.join();  // what the pools asked last (stops, releases) is done first
 }
@@ -361,11 +362,15 @@ void shared_provider::evaluate(const std::string& version) {
       log_json("cluster_pod_adopted",
                {{"app_version", version}, {"node", reg.node}, {"address", to_text(reg.address)}});
     }
-    // 2. Starts in flight on other nodes: one waiting pod each.
+    // 2. Starts in flight on other nodes: one waiting pod each, when one pod serves any
+    // demand (container_concurrency 0). With a limit, each node starts the pods its own
+    // demand needs, so that a cold start across the cluster starts as many as the
+    // cluster's demand needs, not as many as one node's.
+    const bool share_starts = next < waiting.size() && pods_[waiting[next]].spec.container_concurrency == 0;
     std::size_t foreign = 0;
     std::set<long> slots;
     for (const auto& [key, node] : view.claims) {
-      foreign += node != node_;
+      foreign += share_starts && node != node_;
       try {
         slots.insert(std::stol(key.substr(key.rfind('/') + 1)));
       } catch (const std::exception&) {
@@ -508,18 +513,11 @@ void shared_provider::apply_change(const routing::event& e, std::set<std::string
     view.pods.erase(key);
     view.users.erase(key);
     // Pods this node adopted from there are gone (stopped, or their node left).
-    for (auto it = pods_.begin(); it != pods_.end();) {
-      if (it->second.state == phase::remote && it->second.pod_key == key) {
-        pod_exit how;
-        how.cause = "on node " + node + " stopped, or its node left the cluster";
-        notices.push_back({it->second.events, it->first, false, {}, how});
-        const auto users = users_key(key, node_);
-        boost::asio::post(worker_, [this, users] { erase(users); });
-        it = pods_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    pod_exit how;
+    how.cause = "on node " + node + " stopped, or its node left the cluster";
+    const bool adopted =
+        end_tracked([&](const tracked& t) { return t.state == phase::remote && t.pod_key == key; }, how, notices);
+    if (adopted) boost::asio::post(worker_, [this, users = users_key(key, node_)] { erase(users); });
     return;
   }
   if (key.starts_with(k_starts)) {
@@ -550,14 +548,7 @@ void shared_provider::apply_change(const routing::event& e, std::set<std::string
     if (value.contains("last_stderr") && value["last_stderr"].is_array())
       for (const auto& line : value["last_stderr"])
         if (line.is_string()) how.last_stderr.push_back(line.get<std::string>());
-    for (auto it = pods_.begin(); it != pods_.end();) {
-      if (it->second.version == version && it->second.state == phase::waiting) {
-        notices.push_back({it->second.events, it->first, false, {}, how});
-        it = pods_.erase(it);
-      } else {
-        ++it;
-      }
-    }
+    end_tracked([&](const tracked& t) { return t.version == version && t.state == phase::waiting; }, how, notices);
     return;
   }
   if (key.starts_with(k_users)) {
@@ -572,6 +563,21 @@ void shared_provider::apply_change(const routing::event& e, std::set<std::string
     else
       users.erase(std::string(parts[4]));
   }
+}
+
+bool shared_provider::end_tracked(const std::function<bool(const tracked&)>& which, const pod_exit& how,
+                                  std::vector<notice>& notices) {
+  bool any = false;
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    if (which(it->second)) {
+      notices.push_back({it->second.events, it->first, false, {}, how});
+      it = pods_.erase(it);
+      any = true;
+    } else {
+      ++it;
+    }
+  }
+  return any;
 }
 
 void shared_provider::notify(std::vector<notice>& notices) {

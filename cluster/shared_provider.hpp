@@ -12,23 +12,25 @@
 //   /cluster/users/<app>/<version>/<node>/<pod>/<user>   another node sends it requests
 //
 // When a pool asks for a pod, in this order: a ready pod of the version that this node
-// does not use yet is adopted (reported ready, `remote`); else, if another node's start
-// is in flight and not yet waited for, the pod waits for it; else the node claims a
-// start slot in a transaction (create if absent) and starts the pod itself. The winner
+// does not use yet is adopted (reported ready, `remote`); else, with container_concurrency
+// 0 (one pod serves any demand), if another node's start is in flight and not yet waited
+// for, the pod waits for it; else the node claims a start slot in a transaction (create
+// if absent) and starts the pod itself. The winner
 // registers the pod when it listens and drops the claim; a pod that fails to start turns
 // its claim into the failure (waiters fail fast with the same reason), then drops it. A
 // claim that disappears without a pod (its node died) sends the waiters to claim again.
 //
 // Tolerances (each node counts only its own requests): container_concurrency holds per
-// node, so a pod used by k nodes may see up to k × the limit at once; max_replicas holds
-// per node's view, and the cluster starts at most one extra pod per start race lost in
-// flight. With etcd unreachable, a node starts its own pods (availability first).
+// node, so a pod used by k nodes may see up to k × the limit at once; with a limit, each
+// node starts what its own demand needs (max_replicas each), after adopting the ready
+// pods it finds. With etcd unreachable, a node starts its own pods (availability first).
 //
 // Thread-safety: any thread. The pools' callbacks are made without the lock held; etcd
 // writes run on a thread of this class.
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -111,6 +113,10 @@ class shared_provider final : public coldstart::pod_provider, public coldstart::
   void put(const std::string& key, const std::string& value);
   void erase(const std::string& key);
   void reregister(std::int64_t lease);
+  // Forgets the tracked pods `which` accepts; each gets `how` once the lock is released.
+  // True if there was any. Under the lock.
+  bool end_tracked(const std::function<bool(const tracked&)>& which, const coldstart::pod_exit& how,
+                   std::vector<notice>& notices);
   static void notify(std::vector<notice>& notices);
   std::string pod_value(const coldstart::endpoint& at) const;
 

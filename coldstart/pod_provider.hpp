@@ -30,6 +30,9 @@ struct pod_spec {
   std::string registry;      // the image's registry: "ghcr.io", "127.0.0.1:5000"
   std::string registry_secret_ref;
   std::string network;  // images: "host" or "private"; empty: the provider's default
+  // The pool's container_concurrency when it asked for this pod. A cluster lets nodes
+  // wait for one another's starts only when it is 0 (one pod then serves any demand).
+  unsigned container_concurrency = 0;
 };
 
 // How a pod ended. `summary` may be shown to anyone who called the app: it names what

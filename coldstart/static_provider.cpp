@@ -34,19 +34,43 @@ void static_provider::start(pod_id id, const pod_spec& spec, pod_events& events)
 }
 
 void static_provider::watch(pod_id id, endpoint_pod& pod) {
-  pod.probe = std::make_shared<readiness_probe>(ctx_, pod.address, [this, id] {
+  pod.probing = true;
+  auto& group = probes_[pod.address];
+  group.waiting.insert(id);
+  if (group.probe) return;  // joins the probe already running for this address
+  group.probe =
+      std::make_shared<readiness_probe>(ctx_, pod.address, [this, address = pod.address] { listening(address); });
+  group.probe->start();
+}
+
+void static_provider::unwatch(pod_id id, endpoint_pod& pod) {
+  if (!pod.probing) return;
+  pod.probing = false;
+  auto group = probes_.find(pod.address);
+  if (group == probes_.end()) return;
+  group->second.waiting.erase(id);
+  if (!group->second.waiting.empty()) return;
+  group->second.probe->cancel();
+  probes_.erase(group);
+}
+
+void static_provider::listening(const tcp::endpoint& address) {
+  auto group = probes_.find(address);
+  if (group == probes_.end()) return;
+  const auto waiting = std::move(group->second.waiting);
+  probes_.erase(group);
+  for (auto id : waiting) {
     auto it = pods_.find(id);
-    if (it == pods_.end()) return;
+    if (it == pods_.end()) continue;
+    it->second.probing = false;
     it->second.events->on_ready(id, it->second.address);
-  });
-  pod.probe->start();
+  }
 }
 
 void static_provider::probe(pod_id id) {
   net::post(ctx_, [this, id] {
     auto it = pods_.find(id);
-    if (it == pods_.end()) return;
-    it->second.probe->cancel();
+    if (it == pods_.end() || it->second.probing) return;
     watch(id, it->second);
   });
 }
@@ -55,7 +79,7 @@ void static_provider::stop(pod_id id) {
   net::post(ctx_, [this, id] {
     auto it = pods_.find(id);
     if (it == pods_.end()) return;
-    it->second.probe->cancel();
+    unwatch(id, it->second);
     auto* events = it->second.events;
     pods_.erase(it);
     events->on_exit(id, {"stopped", {}, "was stopped"});

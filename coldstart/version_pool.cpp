@@ -103,6 +103,7 @@ void version_pool::start_pod(effects& fx, common::host_port configured) {
   p.started_at = p.idle_since = clock_.now();
   pod_spec spec = spec_;
   spec.endpoint = p.configured;
+  spec.container_concurrency = settings_.container_concurrency;
   fx.starts.emplace_back(p.id, std::move(spec));
   fx.notes.push_back({pod_note::kind::starting, p.id, p.configured.port ? p.configured.to_string() : std::string()});
   pods_.push_back(std::move(p));

@@ -337,5 +337,28 @@ TEST_F(cluster, a_pod_that_another_node_uses_stays_up_until_that_node_lets_go) {
   EXPECT_TRUE(wait_until([&] { return !any_running(hosted); }, k_cap)) << "the pod was never stopped";
 }
 
+TEST_F(cluster, with_a_concurrency_limit_a_cold_start_across_nodes_starts_what_their_demand_needs) {
+  // Each pod takes one request at a time; two nodes each hold two requests during one
+  // slow start: the cluster's demand is four pods, and each node starts its own two
+  // rather than waiting for the other's.
+  // Each answer takes 500 ms, so the four requests overlap and need four pods.
+  publish_greeter(0, "busy", {"GREETER_START_DELAY_MS=1000", "GREETER_RESPONSE_DELAY_MS=500"},
+                  {{"container_concurrency", 1}});
+  std::array<std::optional<raw_response>, 4> got;
+  std::vector<std::thread> callers;
+  for (int k = 0; k < 4; ++k) callers.emplace_back([&, k] { got[k] = call_when_routed(k % 2, "busy"); });
+  for (auto& t : callers) t.join();
+  std::set<std::string> served_by;
+  for (const auto& r : got) {
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no answer");
+    served_by.insert(r->headers.get("x-greeter-listening-at-us").value_or(""));
+  }
+  std::string seen;
+  for (const auto& at : served_by) seen += at + " ";
+  EXPECT_EQ(served_by.size(), 4u) << "a pod took more than its one request at a time: " << seen;
+  EXPECT_EQ(children_of(nodes_[0].process->pid()).size(), 2u);
+  EXPECT_EQ(children_of(nodes_[1].process->pid()).size(), 2u);
+}
+
 }  // namespace
 }  // namespace ignite::test

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -275,6 +276,34 @@ TEST_F(static_provider_test, pods_are_independent) {
   provider_.probe(1);
   ASSERT_TRUE(run_until_events(2));
   EXPECT_EQ(events_.events[1].detail, "127.0.0.1:" + std::to_string(port));
+}
+
+TEST_F(static_provider_test, pods_at_one_address_share_one_probe) {
+  const auto port = refused_port(ctx_);
+  for (pod_id id : {1, 2, 3}) provider_.start(id, spec_for("127.0.0.1", port), events_);
+  ASSERT_EQ(run_handlers(20), 20) << "the provider stopped probing";
+  EXPECT_TRUE(events_.events.empty());
+  // Stopping one of them leaves the others' probe running.
+  provider_.stop(2);
+  ASSERT_TRUE(run_until_events(1));
+  EXPECT_EQ(events_.events[0].detail, "stopped");
+
+  auto acceptor = listen_on_loopback(ctx_, port);
+  ASSERT_TRUE(run_until_events(3));
+  std::set<pod_id> ready;
+  for (const auto& e : events_.events)
+    if (e.ready) ready.insert(e.id);
+  EXPECT_EQ(ready, (std::set<pod_id>{1, 3}));
+  // One connection told them both.
+  acceptor->non_blocking(true);
+  int accepted = 0;
+  for (boost::system::error_code ec;;) {
+    tcp::socket s(ctx_);
+    acceptor->accept(s, ec);
+    if (ec) break;
+    ++accepted;
+  }
+  EXPECT_EQ(accepted, 1);
 }
 
 }  // namespace
