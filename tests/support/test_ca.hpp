@@ -26,7 +26,8 @@ class test_ca {
   // written as <stem>.crt / <stem>.key.
   issued issue(const std::vector<std::string>& dns_names, const std::string& stem);
   // A certificate for a server that is also a client of itself or of its peers (etcd's
-  // gateway dials its own gRPC port with it): CN `common_name`, subjectAltName entries as
+  // gateway dials its own gRPC port with it): CN `common_name` (none if empty: etcd's
+  // gateway refuses client certificates with one once auth is on), subjectAltName entries as
   // OpenSSL writes them ("IP:127.0.0.1", "DNS:localhost"; none: no extension), and
   // extendedKeyUsage serverAuth and clientAuth.
   issued issue_for(const std::string& common_name, const std::vector<std::string>& alt_names, const std::string& stem);
