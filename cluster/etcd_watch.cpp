@@ -231,8 +231,9 @@ void etcd_watch::state::stream_once() {
         relist(from, compacted);
         return;
       }
-      // etcd refuses a watch it does not permit by cancelling it at once: with auth, a
-      // token it no longer takes ("permission denied"). A new token, then a new stream.
+      // etcd refuses a watch it does not permit by cancelling it at once: with auth, one
+      // whose token it no longer takes ("invalid auth token", or "permission denied" for a
+      // token older than a change of users or roles). A new token, then a new stream.
       if (result.value("canceled", false)) {
         renew_token = true;
         throw std::runtime_error(ep.to_string() + ": watch cancelled: " + result.value("cancel_reason", ""));
