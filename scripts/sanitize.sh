@@ -48,7 +48,9 @@ else
   #    shared by the workers; pod starts and readiness probes on the supervisor), host
   #    routing and the lifecycle (route snapshots swapped on reload while workers read
   #    them; drain), and the control API (route rebuilds from the store's watch thread,
-  #    invoke from the admin thread into the data plane);
+  #    invoke from the admin thread into the data plane), and the cluster (three nodes
+  #    sharing pods: each node's etcd watches, lease and claim threads against its
+  #    workers and pools);
   #  - the unit tests of coldstart (pool registry, version pools: the supervisor and the
   #    workers), proxy (workers, upstream pool, sessions), routing (the SQLite store and
   #    its watchers), app (events) and cluster (the etcd store: its watch threads and
@@ -62,7 +64,7 @@ else
     "$dir/tests/$t" --gtest_brief=1 || status=$?
   done
   (cd "$dir" && IGNITE_TEST_PROXY_THREADS=4 ctest --output-on-failure -j"$(nproc)" --timeout 300 \
-    -R '^(cold_start|host_routing|lifecycle|control_api)\.') || status=$?
+    -R '^(cold_start|host_routing|lifecycle|control_api|cluster)\.') || status=$?
 fi
 if compgen -G "$logs/*" >/dev/null; then
   echo "== sanitizer reports ($logs):" >&2
