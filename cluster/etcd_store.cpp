@@ -13,7 +13,7 @@ using nlohmann::json;
 using routing::revision;
 
 etcd_store::etcd_store(const routing::etcd_spec& spec)
-    : spec_(spec), prefix_(spec.prefix), connection_(spec.endpoints, spec.request_timeout) {
+    : spec_(spec), prefix_(spec.prefix), connection_(spec, spec.request_timeout) {
   current_revision();  // fails now, naming the endpoints, if etcd cannot be reached
   prober_ = std::thread([this] { probe_loop(); });
 }
@@ -34,7 +34,7 @@ std::string etcd_store::unavailable() {
 
 // A read on a connection of its own, so a slow API request never delays the verdict.
 void etcd_store::probe_loop() {
-  etcd_connection probe(spec_.endpoints, std::min(spec_.request_timeout, std::chrono::milliseconds(1000)));
+  etcd_connection probe(spec_, std::min(spec_.request_timeout, std::chrono::milliseconds(1000)));
   std::unique_lock lock(health_mutex_);
   while (!stopping_) {
     lock.unlock();
@@ -134,7 +134,7 @@ routing::txn_result etcd_store::txn(const std::vector<routing::compare>& compare
 std::unique_ptr<routing::state_store::watch_handle> etcd_store::watch(std::string_view prefix, revision after,
                                                                       watch_callback on_change) {
   const auto key = full(prefix);
-  auto w = std::make_unique<etcd_watch>(spec_.endpoints, spec_.request_timeout, key, prefix_end(key), prefix_, after,
+  auto w = std::make_unique<etcd_watch>(spec_, spec_.request_timeout, key, prefix_end(key), prefix_, after,
                                         std::move(on_change));
   std::lock_guard lock(watches_mutex_);
   watches_.push_back(w->shared());

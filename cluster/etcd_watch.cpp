@@ -3,12 +3,12 @@
 #include <map>
 #include <optional>
 #include <unordered_set>
+#include <utility>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -30,13 +30,16 @@ using tcp = net::ip::tcp;
 struct etcd_watch::state {
   std::vector<common::host_port> endpoints;
   std::chrono::milliseconds timeout;
+  std::unique_ptr<net::ssl::context> tls;  // null: plain http
   std::string key, range_end, strip;
   routing::state_store::watch_callback on_change;
 
   net::io_context ioc;
-  std::optional<beast::tcp_stream> stream;  // watch thread only
+  std::optional<etcd_stream> stream;  // watch thread only
   std::size_t current = 0;
-  std::optional<etcd_connection> reads;  // watch thread only: the range reads of a (re-)list
+  // Watch thread only: the range reads of a (re-)list, and the auth token of the stream.
+  std::optional<etcd_connection> reads;
+  bool renew_token = false;  // the last stream was refused for its token
 
   // The keys of the range (without `strip`) and their mod_revision as of `delivered`:
   // what a re-list compares with. Watch thread only.
@@ -64,18 +67,19 @@ struct etcd_watch::state {
   }
 };
 
-etcd_watch::etcd_watch(std::vector<common::host_port> endpoints, std::chrono::milliseconds timeout, std::string key,
+etcd_watch::etcd_watch(const routing::etcd_spec& spec, std::chrono::milliseconds timeout, std::string key,
                        std::string range_end, std::string strip, routing::revision after,
                        routing::state_store::watch_callback on_change)
     : state_(std::make_shared<state>()) {
-  state_->endpoints = std::move(endpoints);
+  state_->endpoints = spec.endpoints;
   state_->timeout = timeout;
+  state_->tls = etcd_tls_context(spec);
   state_->key = std::move(key);
   state_->range_end = std::move(range_end);
   state_->strip = std::move(strip);
   state_->on_change = std::move(on_change);
   state_->delivered = after;
-  state_->reads.emplace(state_->endpoints, timeout);
+  state_->reads.emplace(spec, timeout);
   thread_ = std::thread([s = state_] {
     s->thread = std::this_thread::get_id();
     s->loop();
@@ -91,7 +95,7 @@ etcd_watch::~etcd_watch() {
     state_->changed.notify_all();
   }
   net::post(state_->ioc, [s = state_] {
-    if (s->stream) s->stream->socket().close();
+    if (s->stream) s->stream->tcp().socket().close();
   });
   if (std::this_thread::get_id() == thread_.get_id())
     thread_.detach();  // the thread ends after this callback returns; it owns the state
@@ -165,9 +169,12 @@ void etcd_watch::state::list_known() {
 // One watch stream: connect, ask from the revision after the last delivered, read events
 // until the stream breaks.
 void etcd_watch::state::stream_once() {
+  // The token rides on the stream's request; a refused one is renewed before the next.
+  const auto token = reads->token(std::exchange(renew_token, false));
   const auto& ep = endpoints[current];
-  beast::error_code ec = dial(ioc, stream, ep, timeout);
-  if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
+  if (auto why = dial(ioc, stream, ep, timeout, tls.get()); !why.empty())
+    throw std::runtime_error(ep.to_string() + ": " + why);
+  beast::error_code ec;
   if (stopped()) return;
 
   routing::revision from;
@@ -182,23 +189,28 @@ void etcd_watch::state::stream_once() {
   http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
   req.set(http::field::host, ep.to_string());
   req.set(http::field::content_type, "application/json");
+  if (!token.empty()) req.set(http::field::authorization, token);
   req.body() = create.dump();
   req.prepare_payload();
-  http::async_write(*stream, req, [&](beast::error_code e, std::size_t) { ec = e; });
+  stream->tcp().expires_after(timeout);
+  stream->visit([&](auto& s) { http::async_write(s, req, [&](beast::error_code e, std::size_t) { ec = e; }); });
   run_io();
   if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
 
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(boost::none);
-  stream->expires_never();  // a watch is quiet for as long as nothing changes
+  stream->tcp().expires_never();  // a watch is quiet for as long as nothing changes
   std::size_t scanned = 0;
   for (;;) {
-    http::async_read_some(*stream, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; });
+    stream->visit(
+        [&](auto& s) { http::async_read_some(s, buffer, parser, [&](beast::error_code e, std::size_t) { ec = e; }); });
     run_io();
     if (ec) throw std::runtime_error(ep.to_string() + ": " + ec.message());
-    if (parser.is_header_done() && parser.get().result() != http::status::ok)
+    if (parser.is_header_done() && parser.get().result() != http::status::ok) {
+      renew_token = parser.get().result() == http::status::unauthorized;
       throw std::runtime_error(ep.to_string() + ": watch refused with " + std::to_string(parser.get().result_int()));
+    }
     auto& body = parser.get().body();
     // One JSON object per line.
     std::size_t start = 0;
@@ -207,13 +219,24 @@ void etcd_watch::state::stream_once() {
                                            body.begin() + static_cast<std::ptrdiff_t>(nl), nullptr, false);
       start = nl + 1;
       if (message.is_discarded() || !message.is_object()) continue;
-      if (message.contains("error")) throw std::runtime_error(ep.to_string() + ": " + message["error"].dump());
+      if (message.contains("error")) {
+        const auto text = message["error"].dump();
+        renew_token = text.find("auth") != std::string::npos;
+        throw std::runtime_error(ep.to_string() + ": " + text);
+      }
       const auto& result = message.value("result", nlohmann::json::object());
       if (auto compacted = int_field(result, "compact_revision"); compacted > 0) {
         // The revisions from `from` on are gone: what changed meanwhile comes from a read
         // of the range as it is now; then a new stream from after it.
         relist(from, compacted);
         return;
+      }
+      // etcd refuses a watch it does not permit by cancelling it at once: with auth, one
+      // whose token it no longer takes ("invalid auth token", or "permission denied" for a
+      // token older than a change of users or roles). A new token, then a new stream.
+      if (result.value("canceled", false)) {
+        renew_token = true;
+        throw std::runtime_error(ep.to_string() + ": watch cancelled: " + result.value("cancel_reason", ""));
       }
       // Events of one revision are one txn: grouped into one callback.
       std::vector<routing::event> group;

@@ -25,7 +25,7 @@
 #include <thread>
 #include <vector>
 
-#include "common/host_port.hpp"
+#include "routing/config.hpp"
 #include "routing/state_store.hpp"
 
 namespace ignite::cluster {
@@ -37,9 +37,10 @@ class etcd_watch final : public routing::state_store::watch_handle {
 
   // Watches etcd keys [key, range_end) from revision `after` + 1; keys are reported
   // without `strip`. Returns at once; the first events may come from the thread later.
-  etcd_watch(std::vector<common::host_port> endpoints, std::chrono::milliseconds timeout, std::string key,
-             std::string range_end, std::string strip, routing::revision after,
-             routing::state_store::watch_callback on_change);
+  // Connects to `spec`'s endpoints with its TLS and auth (the token renewed when etcd
+  // refuses it); throws routing::state_error if a TLS file cannot be used.
+  etcd_watch(const routing::etcd_spec& spec, std::chrono::milliseconds timeout, std::string key, std::string range_end,
+             std::string strip, routing::revision after, routing::state_store::watch_callback on_change);
   ~etcd_watch() override;
 
   const std::shared_ptr<state>& shared() const { return state_; }

@@ -10,9 +10,8 @@
 
 namespace ignite::cluster {
 
-node_lease::node_lease(std::vector<common::host_port> endpoints, std::chrono::milliseconds timeout,
-                       std::chrono::milliseconds ttl)
-    : connection_(std::move(endpoints), timeout), ttl_(ttl) {
+node_lease::node_lease(const routing::etcd_spec& spec, std::chrono::milliseconds timeout, std::chrono::milliseconds ttl)
+    : connection_(spec, timeout), ttl_(ttl) {
   id_ = grant();
 }
 

@@ -14,15 +14,15 @@
 #include <vector>
 
 #include "cluster/etcd_connection.hpp"
-#include "common/host_port.hpp"
+#include "routing/config.hpp"
 
 namespace ignite::cluster {
 
 class node_lease {
  public:
-  // Grants the lease; throws routing::state_error if etcd cannot be reached.
-  node_lease(std::vector<common::host_port> endpoints, std::chrono::milliseconds timeout,
-             std::chrono::milliseconds ttl);
+  // Grants the lease, connecting as `spec` says (TLS, auth); throws routing::state_error
+  // if etcd cannot be reached.
+  node_lease(const routing::etcd_spec& spec, std::chrono::milliseconds timeout, std::chrono::milliseconds ttl);
   ~node_lease();  // revokes the lease
   node_lease(const node_lease&) = delete;
   node_lease& operator=(const node_lease&) = delete;

@@ -76,8 +76,8 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
     : spec_(spec),
       node_(spec.node_name.empty() ? fresh_node_name() : spec.node_name),
       public_address_(std::move(public_address)),
-      connection_(spec.endpoints, spec.request_timeout),
-      lease_(spec.endpoints, spec.request_timeout, spec.lease_ttl),
+      connection_(spec, spec.request_timeout),
+      lease_(spec, spec.request_timeout, spec.lease_ttl),
       work_(worker_.get_executor()) {
   put(std::string(k_nodes) + node_, json{{"node", node_}, {"address", public_address_}}.dump());
   // What the cluster has now, then every change after it.
@@ -100,7 +100,7 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
     seen_ = at;
   }
   watch_ = std::make_unique<etcd_watch>(
-      spec_.endpoints, spec_.request_timeout, key, prefix_end(key), spec_.prefix, at,
+      spec_, spec_.request_timeout, key, prefix_end(key), spec_.prefix, at,
       [this](const std::vector<routing::event>& events, routing::revision at) { on_changes(events, at); });
   thread_ = std::thread([this] { worker_.run(); });
   lease_.keep_alive([this](std::int64_t) { boost::asio::post(worker_, [this] { reregister(0); }); });

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <initializer_list>
 #include <set>
@@ -353,17 +354,25 @@ config parse_config(const json& j) {
     if (st.contains("etcd")) {
       const auto& e = object_at(st["etcd"], "state.etcd");
       only_keys(e, "state.etcd",
-                {"endpoints", "prefix", "request_timeout_ms", "lease_ttl_ms", "node_name", "advertise_host"});
+                {"endpoints", "prefix", "request_timeout_ms", "lease_ttl_ms", "node_name", "advertise_host", "tls",
+                 "username", "password_env"});
       etcd_spec spec;
       if (!e.contains("endpoints")) throw config_error("state.etcd.endpoints", "is required");
       const auto& eps = e["endpoints"];
       if (!eps.is_array() || eps.empty()) throw config_error("state.etcd.endpoints", "must be a non-empty array");
+      bool https = false;
       for (std::size_t i = 0; i < eps.size(); ++i) {
         const auto path = index("state.etcd.endpoints", i);
         std::string text = string_at(eps[i], path);
+        // One scheme for all: a connection that fails over must not fall back to plain text.
+        const bool this_https = text.starts_with("https://");
+        if (i > 0 && this_https != https)
+          throw config_error(path, "every endpoint must use the same scheme, all http:// or all https://");
+        https = this_https;
         if (text.starts_with("https://"))
-          throw config_error(path, "TLS to etcd is not supported; use http:// on a private network");
-        if (text.starts_with("http://")) text = text.substr(7);
+          text = text.substr(8);
+        else if (text.starts_with("http://"))
+          text = text.substr(7);
         std::string why;
         auto hp = common::parse_host_port(text, false, why);
         if (!hp) throw config_error(path, why);
@@ -389,6 +398,41 @@ config parse_config(const json& j) {
         if (::inet_pton(AF_INET, spec.advertise_host.c_str(), bytes) != 1 &&
             ::inet_pton(AF_INET6, spec.advertise_host.c_str(), bytes) != 1)
           throw config_error("state.etcd.advertise_host", "must be an IP address, like 10.0.0.7");
+      }
+      if (e.contains("tls")) {
+        const auto& t = object_at(e["tls"], "state.etcd.tls");
+        only_keys(t, "state.etcd.tls", {"ca_file", "cert_file", "key_file"});
+        if (!https) throw config_error("state.etcd.tls", "needs https:// endpoints");
+        etcd_tls_spec tls;
+        if (t.contains("ca_file")) tls.ca_file = string_at(t["ca_file"], "state.etcd.tls.ca_file");
+        if (t.contains("cert_file")) tls.cert_file = string_at(t["cert_file"], "state.etcd.tls.cert_file");
+        if (t.contains("key_file")) tls.key_file = string_at(t["key_file"], "state.etcd.tls.key_file");
+        if (tls.cert_file.empty() != tls.key_file.empty())
+          throw config_error(tls.cert_file.empty() ? "state.etcd.tls.cert_file" : "state.etcd.tls.key_file",
+                             "cert_file and key_file go together (a client certificate and its key)");
+        spec.tls = std::move(tls);
+      }
+      // etcd's certificate is always checked: against this CA, not the system's.
+      if (https && (!spec.tls || spec.tls->ca_file.empty()))
+        throw config_error("state.etcd.tls.ca_file", "is required with https:// endpoints");
+      if (e.contains("username")) {
+        spec.username = string_at(e["username"], "state.etcd.username");
+        if (spec.username.empty()) throw config_error("state.etcd.username", "must not be empty (omit it for no auth)");
+      }
+      if (e.contains("password_env")) {
+        spec.password_env = string_at(e["password_env"], "state.etcd.password_env");
+        if (spec.password_env.empty()) throw config_error("state.etcd.password_env", "must not be empty");
+      }
+      if (spec.username.empty() != spec.password_env.empty())
+        throw config_error(spec.username.empty() ? "state.etcd.username" : "state.etcd.password_env",
+                           "username and password_env go together");
+      if (!spec.password_env.empty()) {
+        // The password stays out of the config file: only the variable's name is there.
+        const char* password = std::getenv(spec.password_env.c_str());
+        if (!password || !*password)
+          throw config_error("state.etcd.password_env",
+                             "the environment variable " + spec.password_env + " is not set or empty");
+        spec.password = password;
       }
       c.state.etcd = std::move(spec);
       // Secrets are sealed with this key and opened by any node: each needs the same file.

@@ -103,6 +103,13 @@ struct tls_spec {
   bool prewarm_on_sni = true;
 };
 
+// TLS to etcd (state.etcd.tls), with https:// endpoints.
+struct etcd_tls_spec {
+  std::string ca_file;    // PEM: the CA(s) etcd's certificate must chain to; its name or IP is checked too
+  std::string cert_file;  // PEM: a client certificate, for etcd's --client-cert-auth; empty: none
+  std::string key_file;   // PEM: its private key
+};
+
 // The shared state store of a cluster (state.etcd): when set, apps, versions, secrets and
 // tokens live in etcd under `prefix` instead of in state_file.
 struct etcd_spec {
@@ -112,8 +119,13 @@ struct etcd_spec {
   // This node's registration and its pods' live under a lease of this TTL, kept alive
   // at a third of it: a node that dies leaves every route table after it.
   milliseconds lease_ttl{10000};
-  std::string node_name;       // empty: a fresh ULID at each start
-  std::string advertise_host;  // how other nodes reach this node's pods; empty: their ready address
+  std::string node_name;             // empty: a fresh ULID at each start
+  std::string advertise_host;        // how other nodes reach this node's pods; empty: their ready address
+  std::optional<etcd_tls_spec> tls;  // set exactly when the endpoints are https://
+  // etcd's own users (auth enabled): every connection authenticates as `username`.
+  std::string username;      // empty: no auth
+  std::string password_env;  // the environment variable the password was read from
+  std::string password;      // read from password_env while parsing, never from the file
 };
 
 struct state_spec {

@@ -22,6 +22,7 @@ packages=(
   skopeo                    # reads a manifest and its digest from a registry without pulling the image
   iptables                  # the private container network's isolation rules (coldstart/podman_provider)
   etcd-server               # the cluster state store (cluster/etcd_store) and its tests: a real etcd
+  etcd-client               # etcdctl: the tests enable auth on that etcd and change passwords
 )
 sudo_cmd=()
 [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)

@@ -26,6 +26,7 @@
 #include "support/proxy_process.hpp"
 #include "support/random_hex.hpp"
 #include "support/raw_client.hpp"
+#include "support/test_ca.hpp"
 #include "support/wait_until.hpp"
 
 namespace ignite::test {
@@ -358,6 +359,102 @@ TEST_F(cluster, with_a_concurrency_limit_a_cold_start_across_nodes_starts_what_t
   EXPECT_EQ(served_by.size(), 4u) << "a pod took more than its one request at a time: " << seen;
   EXPECT_EQ(children_of(nodes_[0].process->pid()).size(), 2u);
   EXPECT_EQ(children_of(nodes_[1].process->pid()).size(), 2u);
+}
+
+// Nodes on an etcd that takes only TLS with client certificates, and only its user with
+// the right password: they share state as on a plain one; a node with a wrong password
+// does not start, and says why.
+TEST(cluster_secured, nodes_on_an_etcd_with_tls_client_certificates_and_auth_share_state) {
+  if (auto missing = etcd_cluster::missing_tools(); !missing.empty()) {
+    if (container_tests_required()) FAIL() << missing << " (CI=true: these tests must run)";
+    GTEST_SKIP() << missing;
+  }
+  test_ca ca;
+  const auto member = ca.issue_for("etcd-member", {"IP:127.0.0.1"}, "member");
+  // No CN: with auth on, etcd's gateway refuses a client certificate that names anyone.
+  const auto client = ca.issue_for("", {}, "client");
+  const std::string password = "pw-" + random_hex(16);
+  etcd_security security;
+  security.ca_file = ca.ca_file();
+  security.cert_file = member.cert_file;
+  security.key_file = member.key_file;
+  security.client_cert_auth = true;
+  security.root_password = password;
+  etcd_cluster etcd(1, security);
+  const auto dir = std::filesystem::temp_directory_path() / ("ignite-secured-" + random_hex(8));
+  std::filesystem::create_directories(dir);
+  const std::string token = "op-" + random_hex(32);
+  auto config = [&](const std::string& address, int i) {
+    return json{
+        {"domain", k_domain},
+        {"listen", {{"http", address + ":0"}, {"admin", address + ":0"}}},
+        {"threads", 1},
+        {"state_file", (dir / ("node" + std::to_string(i)) / "state.db").string()},
+        {"secrets_key_file", (dir / "secrets.key").string()},
+        {"state",
+         {{"etcd",
+           {{"endpoints", etcd.urls()},
+            {"prefix", "/secured"},
+            {"request_timeout_ms", 2000},
+            {"lease_ttl_ms", 6000},
+            {"tls", {{"ca_file", ca.ca_file()}, {"cert_file", client.cert_file}, {"key_file", client.key_file}}},
+            {"username", "root"},
+            {"password_env", "IGNITE_ETCD_PASSWORD"}}}}},
+        {"limits", {{"drain_timeout_ms", 2000}}},
+        {"apps", json::array()}};
+  };
+  auto start = [&](const std::string& address, int i, const std::string& pw) {
+    return std::make_unique<proxy_process>(
+        IGNITE_PROXY_BIN, config(address, i), std::vector<std::string>{},
+        std::vector<std::string>{"IGNITE_ADMIN_TOKEN=" + token, "IGNITE_ETCD_PASSWORD=" + pw});
+  };
+  struct started {
+    std::unique_ptr<proxy_process> process;
+    std::uint16_t http = 0, admin = 0;
+  };
+  std::array<started, 2> nodes;
+  const std::array<std::string, 2> addresses{"127.0.0.2", "127.0.0.3"};
+  for (int i = 0; i < 2; ++i) {  // one after the other: the first writes the secrets key
+    nodes[i].process = start(addresses[i], i, password);
+    auto http = nodes[i].process->wait_listening(k_cap);
+    auto admin = nodes[i].process->wait_admin_listening(k_cap);
+    ASSERT_TRUE(http && admin) << nodes[i].process->output();
+    nodes[i].http = *http;
+    nodes[i].admin = *admin;
+  }
+  fake_pod pod("secured-pod");
+  auto op = [&](std::string_view method, std::string_view path, const json& body) {
+    std::optional<std::string> text = body.is_null() ? std::string() : body.dump();
+    return admin_exchange(nodes[0].admin, admin_request(method, path, token, text), k_cap, addresses[0]);
+  };
+  auto created = op("POST", "/v1/apps", {{"org", "acme-corp"}, {"name", "greeter"}});
+  ASSERT_EQ(created.status, 201u) << created.describe();
+  auto draft = op("PUT", "/v1/apps/acme-corp:greeter/draft", {{"endpoints", json::array({pod.endpoint()})}});
+  ASSERT_EQ(draft.status, 200u) << draft.describe();
+  auto published = op("POST", "/v1/apps/acme-corp:greeter/draft/publish", json());
+  ASSERT_EQ(published.status, 201u) << published.describe();
+  // Published through the first node, served by the second through its watch.
+  auto serves = [&] {
+    try {
+      raw_client c(addresses[1], nodes[1].http, k_cap);
+      if (c.send(post("greeter-acme-corp." + std::string(k_domain), "{}"))) return false;
+      auto r = c.read_response();
+      return r && r->status == 200;
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  EXPECT_TRUE(wait_until(serves, k_cap)) << nodes[1].process->output();
+
+  auto wrong = start("127.0.0.4", 2, "not-" + password);
+  auto exit = wrong->wait_exit(k_cap * 2);
+  ASSERT_TRUE(exit) << wrong->output();
+  EXPECT_FALSE(exit->succeeded());
+  EXPECT_NE(wrong->output().find("authentication as root failed"), std::string::npos) << wrong->output();
+
+  for (auto& n : nodes) n.process.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

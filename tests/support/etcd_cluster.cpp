@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/daemon.hpp"
+#include "support/program.hpp"
 #include "support/raw_client.hpp"
 #include "support/wait_until.hpp"
 
@@ -29,14 +30,19 @@ namespace {
 using namespace std::chrono_literals;
 
 const char* k_etcd = "/usr/bin/etcd";
+const char* k_etcdctl = "/usr/bin/etcdctl";  // only to enable auth and change passwords
 
 }  // namespace
 
 std::string etcd_cluster::missing_tools() {
-  return ::access(k_etcd, X_OK) == 0 ? "" : "etcd (apt-get install etcd-server)";
+  if (::access(k_etcd, X_OK) != 0) return "etcd (apt-get install etcd-server)";
+  if (::access(k_etcdctl, X_OK) != 0) return "etcdctl (apt-get install etcd-client)";
+  return "";
 }
 
-etcd_cluster::etcd_cluster(int members) {
+etcd_cluster::etcd_cluster(int members) : etcd_cluster(members, etcd_security{}) {}
+
+etcd_cluster::etcd_cluster(int members, etcd_security security) : security_(std::move(security)) {
   if (auto missing = missing_tools(); !missing.empty()) throw std::runtime_error(missing);
   std::string tmpl = (std::filesystem::temp_directory_path() / "ignite-etcd-XXXXXX").string();
   if (!::mkdtemp(tmpl.data())) throw std::runtime_error("etcd_cluster: mkdtemp failed");
@@ -46,6 +52,7 @@ etcd_cluster::etcd_cluster(int members) {
     m.name = "m" + std::to_string(i);
     m.client_port = free_port();
     m.peer_port = free_port();
+    if (!security_.ca_file.empty()) m.metrics_port = free_port();
     initial_cluster_ += (i ? "," : "") + m.name + "=http://127.0.0.1:" + std::to_string(m.peer_port);
     members_.push_back(m);
   }
@@ -54,6 +61,7 @@ etcd_cluster::etcd_cluster(int members) {
     for (int i = 0; i < members; ++i)
       if (!wait_until([&] { return healthy(i); }, 20s))
         throw std::runtime_error("etcd_cluster: member " + members_[i].name + " is not healthy:\n" + output());
+    if (!security_.root_password.empty()) enable_auth();
   } catch (...) {
     for (int i = 0; i < members; ++i) stop(i);
     std::error_code ec;
@@ -68,6 +76,37 @@ etcd_cluster::~etcd_cluster() {
   std::filesystem::remove_all(dir_, ec);
 }
 
+std::vector<std::string> etcd_cluster::urls() const {
+  std::vector<std::string> out;
+  for (const auto& m : members_) out.push_back(scheme() + "127.0.0.1:" + std::to_string(m.client_port));
+  return out;
+}
+
+std::string etcd_cluster::etcdctl(const std::vector<std::string>& args, const std::string& input) const {
+  std::string endpoints;
+  for (const auto& u : urls()) endpoints += (endpoints.empty() ? "" : ",") + u;
+  std::vector<std::string> all{"--endpoints", endpoints, "--dial-timeout", "5s", "--command-timeout", "10s"};
+  if (!security_.ca_file.empty()) {
+    all.insert(all.end(), {"--cacert", security_.ca_file});
+    // The members' own certificate is a client certificate too; its CN names no user.
+    if (security_.client_cert_auth) all.insert(all.end(), {"--cert", security_.cert_file, "--key", security_.key_file});
+  }
+  if (auth_enabled_) all.insert(all.end(), {"--user", "root:" + security_.root_password});
+  all.insert(all.end(), args.begin(), args.end());
+  // ETCDCTL_* variables would override the flags: none from the test's environment.
+  std::vector<std::string> env{"ETCDCTL_API=3"};
+  const auto result = run_program(k_etcdctl, all, env, input, 20s);
+  if (result.exit_code != 0)
+    throw std::runtime_error("etcdctl failed (" + std::to_string(result.exit_code) + "):\n" + result.out + result.err);
+  return result.out;
+}
+
+void etcd_cluster::enable_auth() {
+  etcdctl({"user", "add", "root", "--interactive=false"}, security_.root_password + "\n");
+  etcdctl({"auth", "enable"});
+  auth_enabled_ = true;
+}
+
 std::vector<std::string> etcd_cluster::endpoints() const {
   std::vector<std::string> out;
   for (const auto& m : members_) out.push_back("127.0.0.1:" + std::to_string(m.client_port));
@@ -76,7 +115,7 @@ std::vector<std::string> etcd_cluster::endpoints() const {
 
 void etcd_cluster::start(int index, bool fresh) {
   auto& m = members_[index];
-  const std::string client = "http://127.0.0.1:" + std::to_string(m.client_port);
+  const std::string client = scheme() + "127.0.0.1:" + std::to_string(m.client_port);
   const std::string peer = "http://127.0.0.1:" + std::to_string(m.peer_port);
   // Short heartbeats and elections: a killed leader is replaced in well under a second.
   std::vector<std::string> args{k_etcd,
@@ -106,12 +145,21 @@ void etcd_cluster::start(int index, bool fresh) {
                                 "zap",
                                 "--log-level",
                                 "warn"};
+  if (!security_.ca_file.empty()) {
+    args.insert(args.end(), {"--cert-file", security_.cert_file, "--key-file", security_.key_file,
+                             "--listen-metrics-urls", "http://127.0.0.1:" + std::to_string(m.metrics_port)});
+    if (security_.client_cert_auth)
+      args.insert(args.end(), {"--trusted-ca-file", security_.ca_file, "--client-cert-auth"});
+  }
+  if (security_.auth_token_ttl_s > 0)
+    args.insert(args.end(), {"--auth-token-ttl", std::to_string(security_.auth_token_ttl_s)});
   // ETCD_* variables would override the flags: none from the test's environment.
   m.pid = spawn_daemon(args, "ETCD", (dir_ / (m.name + ".log")).string());
 }
 
 bool etcd_cluster::healthy(int index) const {
-  const auto port = members_[index].client_port;
+  const auto& m = members_[index];
+  const auto port = security_.ca_file.empty() ? m.client_port : m.metrics_port;
   if (raw_client::probe(port, 1s)) return false;
   try {
     raw_client client(port, 2s);

@@ -30,7 +30,7 @@ void add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   X509_EXTENSION_free(ext);
 }
 
-// A certificate for `key` named `cn`, valid from an hour ago for a day, signed by
+// A certificate for `key` named `cn` (none if empty), valid from an hour ago for a day, signed by
 // issuer_key (self-signed when issuer is null).
 X509* make_cert(EVP_PKEY* key, const std::string& cn, long serial, X509* issuer, EVP_PKEY* issuer_key) {
   X509* cert = X509_new();
@@ -41,7 +41,8 @@ X509* make_cert(EVP_PKEY* key, const std::string& cn, long serial, X509* issuer,
   X509_set_pubkey(cert, key);
   X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("Ignite test"), -1, -1, 0);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  if (!cn.empty())
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
   X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer) : name);
   return cert;
 }
@@ -93,6 +94,20 @@ test_ca::issued test_ca::issue(const std::vector<std::string>& dns_names, const 
   add_extension(cert, ca_cert, NID_subject_alt_name, san.c_str());
   add_extension(cert, ca_cert, NID_basic_constraints, "critical,CA:FALSE");
   add_extension(cert, ca_cert, NID_ext_key_usage, "serverAuth");
+  sign(cert, static_cast<EVP_PKEY*>(ca_key_));
+  return write(cert, key, stem);
+}
+
+test_ca::issued test_ca::issue_for(const std::string& common_name, const std::vector<std::string>& alt_names,
+                                   const std::string& stem) {
+  auto* ca_cert = static_cast<X509*>(ca_cert_);
+  auto* key = new_key();
+  X509* cert = make_cert(key, common_name, serial_++, ca_cert, static_cast<EVP_PKEY*>(ca_key_));
+  std::string san;
+  for (const auto& n : alt_names) san += (san.empty() ? "" : ",") + n;
+  if (!san.empty()) add_extension(cert, ca_cert, NID_subject_alt_name, san.c_str());
+  add_extension(cert, ca_cert, NID_basic_constraints, "critical,CA:FALSE");
+  add_extension(cert, ca_cert, NID_ext_key_usage, "serverAuth,clientAuth");
   sign(cert, static_cast<EVP_PKEY*>(ca_key_));
   return write(cert, key, stem);
 }

@@ -25,6 +25,12 @@ class test_ca {
   // A certificate whose subjectAltName lists `dns_names` (the first is also the CN),
   // written as <stem>.crt / <stem>.key.
   issued issue(const std::vector<std::string>& dns_names, const std::string& stem);
+  // A certificate for a server that is also a client of itself or of its peers (etcd's
+  // gateway dials its own gRPC port with it): CN `common_name` (none if empty: etcd's
+  // gateway refuses client certificates with one once auth is on), subjectAltName entries as
+  // OpenSSL writes them ("IP:127.0.0.1", "DNS:localhost"; none: no extension), and
+  // extendedKeyUsage serverAuth and clientAuth.
+  issued issue_for(const std::string& common_name, const std::vector<std::string>& alt_names, const std::string& stem);
   // A certificate with no subjectAltName, only a CN.
   issued issue_cn_only(const std::string& common_name, const std::string& stem);
 

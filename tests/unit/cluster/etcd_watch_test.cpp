@@ -115,7 +115,7 @@ class etcd_watch_test : public ::testing::Test {
   // Forgets every revision before `at` (the data too, before it returns).
   void compact(revision at) const {
     const auto s = spec();
-    etcd_connection admin(s.endpoints, s.request_timeout);
+    etcd_connection admin(s, s.request_timeout);
     admin.post("/v3/kv/compaction", {{"revision", std::to_string(at)}, {"physical", true}}, false);
   }
   // The member goes away and comes back: every stream to it is broken.

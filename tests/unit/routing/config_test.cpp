@@ -3,6 +3,7 @@
 #include <unistd.h>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -633,7 +634,7 @@ TEST(parse_config, state_etcd_is_read_and_checked) {
   EXPECT_EQ(field_of(empty), "state.etcd.endpoints");
   auto tls = doc;
   tls["state"]["etcd"]["endpoints"] = {"https://127.0.0.2:2379"};
-  EXPECT_EQ(field_of(tls), "state.etcd.endpoints[0]");
+  EXPECT_EQ(field_of(tls), "state.etcd.tls.ca_file");
   auto no_port = doc;
   no_port["state"]["etcd"]["endpoints"] = {"127.0.0.2"};
   EXPECT_EQ(field_of(no_port), "state.etcd.endpoints[0]");
@@ -666,6 +667,94 @@ TEST(parse_config, state_etcd_is_read_and_checked) {
   auto other = doc;
   other["state"]["consul"] = json::object();
   EXPECT_EQ(field_of(other), "state.consul");
+}
+
+TEST(parse_config, state_etcd_tls_needs_https_and_a_ca_and_a_client_certificate_comes_with_its_key) {
+  auto doc = minimal();
+  doc["secrets_key_file"] = "/etc/ignite/secrets.key";
+  doc["state"] = {{"etcd",
+                   {{"endpoints", {"https://127.0.0.2:2379", "https://etcd-b.internal:2379"}},
+                    {"tls", {{"ca_file", "/etc/ignite/etcd-ca.crt"}}}}}};
+  auto c = parse_config(doc);
+  ASSERT_TRUE(c.state.etcd->tls);
+  EXPECT_EQ(c.state.etcd->tls->ca_file, "/etc/ignite/etcd-ca.crt");
+  EXPECT_EQ(c.state.etcd->tls->cert_file, "");
+  EXPECT_EQ(c.state.etcd->endpoints[0].to_string(), "127.0.0.2:2379");
+  EXPECT_EQ(c.state.etcd->endpoints[1].to_string(), "etcd-b.internal:2379");
+  EXPECT_FALSE(parse_config(minimal()).state.etcd);
+
+  auto client = doc;
+  client["state"]["etcd"]["tls"]["cert_file"] = "/etc/ignite/etcd-client.crt";
+  client["state"]["etcd"]["tls"]["key_file"] = "/etc/ignite/etcd-client.key";
+  auto cc = parse_config(client);
+  EXPECT_EQ(cc.state.etcd->tls->cert_file, "/etc/ignite/etcd-client.crt");
+  EXPECT_EQ(cc.state.etcd->tls->key_file, "/etc/ignite/etcd-client.key");
+
+  auto cert_alone = doc;
+  cert_alone["state"]["etcd"]["tls"]["cert_file"] = "/etc/ignite/etcd-client.crt";
+  EXPECT_EQ(field_of(cert_alone), "state.etcd.tls.key_file");
+  auto key_alone = doc;
+  key_alone["state"]["etcd"]["tls"]["key_file"] = "/etc/ignite/etcd-client.key";
+  EXPECT_EQ(field_of(key_alone), "state.etcd.tls.cert_file");
+  auto no_ca = doc;
+  no_ca["state"]["etcd"]["tls"] = json::object();
+  EXPECT_EQ(field_of(no_ca), "state.etcd.tls.ca_file");
+  auto mixed = doc;
+  mixed["state"]["etcd"]["endpoints"] = {"https://127.0.0.2:2379", "http://127.0.0.3:2379"};
+  EXPECT_EQ(field_of(mixed), "state.etcd.endpoints[1]");
+  auto mixed_bare = doc;
+  mixed_bare["state"]["etcd"]["endpoints"] = {"https://127.0.0.2:2379", "127.0.0.3:2379"};
+  EXPECT_EQ(field_of(mixed_bare), "state.etcd.endpoints[1]");
+  auto plain = doc;
+  plain["state"]["etcd"]["endpoints"] = {"http://127.0.0.2:2379"};
+  EXPECT_EQ(field_of(plain), "state.etcd.tls");
+  auto unknown = doc;
+  unknown["state"]["etcd"]["tls"]["insecure"] = true;
+  EXPECT_EQ(field_of(unknown), "state.etcd.tls.insecure");
+  auto not_object = doc;
+  not_object["state"]["etcd"]["tls"] = "/etc/ignite/etcd-ca.crt";
+  EXPECT_EQ(field_of(not_object), "state.etcd.tls");
+}
+
+TEST(parse_config, state_etcd_auth_reads_the_password_from_the_named_variable_only) {
+  auto doc = minimal();
+  doc["secrets_key_file"] = "/etc/ignite/secrets.key";
+  doc["state"] = {
+      {"etcd",
+       {{"endpoints", {"127.0.0.2:2379"}}, {"username", "ingress"}, {"password_env", "IGNITE_TEST_ETCD_PASSWORD"}}}};
+  ::unsetenv("IGNITE_TEST_ETCD_PASSWORD");
+  try {
+    parse_config(doc);
+    ADD_FAILURE() << "accepted without the variable";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.field(), "state.etcd.password_env");
+    EXPECT_NE(std::string(e.what()).find("IGNITE_TEST_ETCD_PASSWORD"), std::string::npos) << e.what();
+  }
+  ::setenv("IGNITE_TEST_ETCD_PASSWORD", "", 1);
+  EXPECT_EQ(field_of(doc), "state.etcd.password_env");
+  ::setenv("IGNITE_TEST_ETCD_PASSWORD", "s3cret pass", 1);
+  auto c = parse_config(doc);
+  EXPECT_EQ(c.state.etcd->username, "ingress");
+  EXPECT_EQ(c.state.etcd->password_env, "IGNITE_TEST_ETCD_PASSWORD");
+  EXPECT_EQ(c.state.etcd->password, "s3cret pass");
+  EXPECT_FALSE(c.state.etcd->tls);
+
+  auto user_alone = doc;
+  user_alone["state"]["etcd"].erase("password_env");
+  EXPECT_EQ(field_of(user_alone), "state.etcd.password_env");
+  auto env_alone = doc;
+  env_alone["state"]["etcd"].erase("username");
+  EXPECT_EQ(field_of(env_alone), "state.etcd.username");
+  auto empty_user = doc;
+  empty_user["state"]["etcd"]["username"] = "";
+  EXPECT_EQ(field_of(empty_user), "state.etcd.username");
+  // A password written into the file is refused, not silently ignored.
+  auto inline_password = doc;
+  inline_password["state"]["etcd"]["password"] = "s3cret pass";
+  EXPECT_EQ(field_of(inline_password), "state.etcd.password");
+  ::unsetenv("IGNITE_TEST_ETCD_PASSWORD");
+  auto none = parse_config(minimal());
+  EXPECT_FALSE(none.state.etcd);
 }
 
 TEST(parse_config, bad_listen_address_is_named) {
