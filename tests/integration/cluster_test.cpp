@@ -296,6 +296,16 @@ TEST_F(cluster, when_the_node_hosting_the_pod_is_killed_the_others_start_a_new_o
   // Nothing acknowledged was lost with node A.
   auto listed = op(2, "GET", "/v1/apps/acme-corp:sturdy");
   EXPECT_EQ(listed.status, 200u) << listed.describe();
+  // Once node A's lease expires, its registration and its pod's are gone from etcd, so
+  // from every node's view.
+  std::string keys;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        keys = etcd_->etcdctl({"get", "--prefix", "--keys-only", prefix_ + "/cluster/"});
+        return keys.find("/nodes/node-1") != std::string::npos && keys.find("node-0") == std::string::npos;
+      },
+      15s))
+      << keys;
 }
 
 TEST_F(cluster, a_pod_that_fails_to_start_fails_the_requests_held_on_every_node_fast) {
