@@ -201,11 +201,13 @@ void shared_provider::stop(pod_id id) {
   }
   // Not this node's pod: forgetting it is stopping it. The exit is reported from the
   // worker, as a provider reports it from its own thread.
+  // The pool hears first: it may be waiting for this exit to finish a shutdown, and
+  // etcd may be slow or gone.
   boost::asio::post(worker_, [this, id, events, users] {
-    if (!users.empty()) erase(users);
     pod_exit how;
     how.cause = "released";
     events->on_exit(id, how);
+    if (!users.empty()) erase(users);
   });
 }
 
@@ -238,10 +240,10 @@ void shared_provider::probe(pod_id id) {
     return;
   }
   boost::asio::post(worker_, [this, id, events, users, node] {
-    erase(users);
     pod_exit how;
     how.cause = "on node " + node + " refused a connection";
     events->on_exit(id, how);
+    erase(users);
   });
 }
 
