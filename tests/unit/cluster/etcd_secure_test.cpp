@@ -16,6 +16,7 @@
 
 #include "cluster/etcd_connection.hpp"
 #include "cluster/etcd_store.hpp"
+#include "store_ops.hpp"
 #include "support/container_engine.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/test_ca.hpp"
@@ -31,26 +32,7 @@ using routing::operation;
 using routing::revision;
 using routing::state_error;
 
-operation put(std::string key, std::string value) { return {operation::kind::put, std::move(key), std::move(value)}; }
-
-// The revisions a watch delivered, thread-safe (callbacks run on the watch's thread).
-class recorder {
- public:
-  routing::state_store::watch_callback callback() {
-    return [this](const std::vector<event>&, revision at) {
-      std::lock_guard lock(mutex_);
-      revisions_.push_back(at);
-    };
-  }
-  bool saw(revision at) const {
-    std::lock_guard lock(mutex_);
-    return std::find(revisions_.begin(), revisions_.end(), at) != revisions_.end();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<revision> revisions_;
-};
+using namespace ignite::cluster::testing;
 
 // A spec for `endpoints` ("127.0.0.1:PORT" or "localhost:PORT") under a prefix of the
 // running test's own.

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/etcd_store.hpp"
+#include "store_ops.hpp"
 #include "support/container_engine.hpp"
 #include "support/etcd_cluster.hpp"
 #include "support/wait_until.hpp"
@@ -28,39 +29,7 @@ using routing::operation;
 using routing::revision;
 using routing::state_error;
 
-operation put(std::string key, std::string value) { return {operation::kind::put, std::move(key), std::move(value)}; }
-operation erase(std::string key) { return {operation::kind::erase, std::move(key), {}}; }
-
-// What a watch delivered, thread-safe (callbacks run on the watch's thread).
-class recorder {
- public:
-  routing::state_store::watch_callback callback() {
-    return [this](const std::vector<event>& events, revision at) {
-      std::lock_guard lock(mutex_);
-      batches_.push_back({events, at});
-    };
-  }
-  std::vector<revision> revisions() const {
-    std::lock_guard lock(mutex_);
-    std::vector<revision> out;
-    for (const auto& b : batches_) out.push_back(b.second);
-    return out;
-  }
-  std::vector<std::vector<event>> batches() const {
-    std::lock_guard lock(mutex_);
-    std::vector<std::vector<event>> out;
-    for (const auto& b : batches_) out.push_back(b.first);
-    return out;
-  }
-  std::size_t size() const {
-    std::lock_guard lock(mutex_);
-    return batches_.size();
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<std::vector<event>, revision>> batches_;
-};
+using namespace ignite::cluster::testing;
 
 class etcd_store_test : public ::testing::Test {
  protected:

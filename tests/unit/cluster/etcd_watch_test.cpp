@@ -22,6 +22,7 @@
 
 #include "cluster/etcd_connection.hpp"
 #include "cluster/etcd_store.hpp"
+#include "store_ops.hpp"
 #include "support/container_engine.hpp"
 #include "support/etcd_cluster.hpp"
 
@@ -33,8 +34,8 @@ using routing::event;
 using routing::operation;
 using routing::revision;
 
-operation put(std::string key, std::string value) { return {operation::kind::put, std::move(key), std::move(value)}; }
-operation erase(std::string key) { return {operation::kind::erase, std::move(key), {}}; }
+using testing::erase;
+using testing::put;
 
 // What a watch delivered. A callback whose group has the key `hold_on` waits there until
 // the test lets it go (release()), each time.
