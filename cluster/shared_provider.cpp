@@ -91,7 +91,7 @@ shared_provider::shared_provider(const routing::etcd_spec& spec, std::string pub
     for (const auto& kv : answer.value("kvs", json::array())) {
       routing::event e;
       e.kv = kv_from(kv, spec_.prefix);
-      apply_change(e, touched, notices);
+      apply_one(e, touched, notices);
     }
   }
   const auto at = int_field(answer.value("header", json::object()), "revision");
@@ -485,11 +485,21 @@ void shared_provider::on_changes(const std::vector<routing::event>& events, rout
   std::vector<notice> notices;
   {
     std::lock_guard lock(mutex_);
-    for (const auto& e : events) apply_change(e, touched, notices);
+    for (const auto& e : events) apply_one(e, touched, notices);
     seen_ = std::max(seen_, at);  // a re-list after a compaction reports up to `at` at once
   }
   notify(notices);
   for (const auto& version : touched) boost::asio::post(worker_, [this, version] { evaluate(version); });
+}
+
+// A key someone wrote by hand with a value of the wrong shape (an address that is not a
+// string) is skipped and logged: it must not stop the watch or the node.
+void shared_provider::apply_one(const routing::event& e, std::set<std::string>& touched, std::vector<notice>& notices) {
+  try {
+    apply_change(e, touched, notices);
+  } catch (const std::exception& error) {
+    log_json("cluster_key_ignored", {{"key", e.kv.key}, {"error", error.what()}});
+  }
 }
 
 void shared_provider::apply_change(const routing::event& e, std::set<std::string>& touched,

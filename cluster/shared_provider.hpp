@@ -104,6 +104,7 @@ class shared_provider final : public coldstart::pod_provider, public coldstart::
   };
 
   void on_changes(const std::vector<routing::event>& events, routing::revision at);
+  void apply_one(const routing::event& e, std::set<std::string>& touched, std::vector<notice>& notices);
   void apply_change(const routing::event& e, std::set<std::string>& touched, std::vector<notice>& notices);
   // Adopts, waits or claims for the waiting pods of `version` (on the worker thread).
   void evaluate(const std::string& version);

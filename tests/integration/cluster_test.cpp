@@ -374,6 +374,16 @@ TEST_F(cluster, with_a_concurrency_limit_a_cold_start_across_nodes_starts_what_t
 // Nodes on an etcd that takes only TLS with client certificates, and only its user with
 // the right password: they share state as on a plain one; a node with a wrong password
 // does not start, and says why.
+TEST_F(cluster, a_pod_key_of_the_wrong_shape_is_ignored_and_the_nodes_serve_on) {
+  etcd_->etcdctl({"put", prefix_ + "/cluster/pods/acme-corp:odd/1/node-9/1", R"({"address":5})"});
+  ASSERT_TRUE(wait_until([&] { return logged("cluster_key_ignored") == 3; }, k_cap)) << "every node skips it";
+  publish_greeter(0, "odd");
+  for (int i : {0, 1, 2}) {
+    auto r = call_when_routed(i, "odd");
+    EXPECT_TRUE(r && r->status == 200) << nodes_[i].address << ": " << (r ? r->body : "no answer");
+  }
+}
+
 TEST(cluster_secured, nodes_on_an_etcd_with_tls_client_certificates_and_auth_share_state) {
   if (auto missing = etcd_cluster::missing_tools(); !missing.empty()) {
     if (container_tests_required()) FAIL() << missing << " (CI=true: these tests must run)";
