@@ -86,14 +86,14 @@ request_error body_too_large(const routing::limits& limits) {
 }  // namespace
 
 template <class Stream>
-http_session<Stream>::http_session(worker& owner, Stream stream)
-    : worker_(owner), stream_(std::move(stream)), timer_(client_stream<Stream>::socket(stream_).get_executor()) {
-  auto& socket = client_stream<Stream>::socket(stream_);
+http_session<Stream>::http_session(worker& owner, Stream stream, bool served_any)
+    : worker_(owner),
+      stream_(std::move(stream)),
+      timer_(client_stream<Stream>::socket(stream_).get_executor()),
+      served_any_(served_any) {
+  // The socket's options (no delay; non-blocking for plain TCP) were set on accept.
   boost::system::error_code ec;
-  socket.set_option(tcp::no_delay(true), ec);
-  // Plain TCP answers are written at once where the socket takes them (write_now).
-  if constexpr (!client_stream<Stream>::is_tls) socket.non_blocking(true, ec);
-  auto peer = socket.remote_endpoint(ec);
+  auto peer = client_stream<Stream>::socket(stream_).remote_endpoint(ec);
   if (!ec) client_ip_ = peer.address().to_string();
   if constexpr (client_stream<Stream>::is_tls) worker_.shared().tls_connections.fetch_add(1, std::memory_order_relaxed);
   worker_.attach(*this);
@@ -102,9 +102,9 @@ http_session<Stream>::http_session(worker& owner, Stream stream)
 template <class Stream>
 http_session<Stream>::~http_session() {
   // Count first: detach() may report the worker drained, and the server then reads the
-  // count from another thread.
+  // count from another thread. A connection handed to the parking lot lives on there.
   if constexpr (client_stream<Stream>::is_tls) worker_.shared().tls_connections.fetch_sub(1, std::memory_order_relaxed);
-  worker_.shared().connections.fetch_sub(1, std::memory_order_acq_rel);
+  if (!handed_over_) worker_.shared().connections.fetch_sub(1, std::memory_order_acq_rel);
   worker_.detach(*this);
 }
 
@@ -114,6 +114,12 @@ void http_session<Stream>::start() {
     handshake();
   else
     wait_for_request(clock::now());
+}
+
+template <class Stream>
+void http_session<Stream>::resume() {
+  net::co_spawn(client_stream<Stream>::socket(stream_).get_executor(), serve_requests(this->shared_from_this()),
+                net::detached);
 }
 
 // ---- the TLS handshake --------------------------------------------------------------------
@@ -249,36 +255,37 @@ void http_session<Stream>::on_watch(unsigned generation) {
 
 // ---- the connection -----------------------------------------------------------------------
 
-// Between requests a connection holds no coroutine frame, only its stream, its timer and
-// one small wait operation: a public ingress keeps many idle keep-alive connections, and
-// a parked coroutine costs about 2 KiB of frames. So the wait for the next request is a
-// plain completion handler, and each wake-up spawns the coroutine that serves what came.
-// Over plain TCP the wait needs no buffer either. Over TLS the wait is a read through
-// the TLS layer (bytes may already sit inside it), into the session's buffer.
+// Between requests a connection holds no coroutine frame: a public ingress keeps many idle
+// keep-alive connections, and a parked coroutine costs about 2 KiB of frames. Over plain
+// TCP the connection leaves the session for the worker's parking lot (parking_lot.hpp),
+// which keeps only its socket and deadline and makes a new session when a request comes.
+// Over TLS the session stays, its wait a plain completion handler reading through the TLS
+// layer (bytes may already sit inside it) into the session's buffer; each wake-up spawns
+// the coroutine that serves what came.
 // `idle_since` is when the connection became idle: its idle timeout counts from there.
 template <class Stream>
 void http_session<Stream>::wait_for_request(clock::time_point idle_since) {
-  idle_ = true;
-  worker_.park(*this);
-  std::string().swap(upstream_head_);
-  std::string().swap(client_head_);
-  set_deadline(deadlines::next_request(idle_since, served_any_, worker_.snapshot()->limits(), worker_.overloaded()));
-  auto resume = [self = this->shared_from_this()](boost::system::error_code ec) {
-    self->idle_ = false;
-    self->worker_.unpark(*self);
-    if (ec || self->closed_ || self->worker_.draining()) return self->close();
-    net::co_spawn(client_stream<Stream>::socket(self->stream_).get_executor(), self->serve_requests(self),
-                  net::detached);
-  };
-  if constexpr (client_stream<Stream>::is_tls) {
-    stream_.async_read_some(buffer_.prepare(k_head_read_size),
-                            [this, resume = std::move(resume)](boost::system::error_code ec, std::size_t n) {
-                              buffer_.commit(n);
-                              resume(ec);
-                            });
+  const auto deadline =
+      deadlines::next_request(idle_since, served_any_, worker_.snapshot()->limits(), worker_.overloaded());
+  if constexpr (!client_stream<Stream>::is_tls) {
+    closed_ = true;  // nothing of this session touches the socket again
+    timer_.cancel();
+    handed_over_ = true;
+    worker_.parking().park(std::move(stream_), deadline, served_any_);
   } else {
-    buffer_.shrink_to_fit();
-    stream_.async_wait(tcp::socket::wait_read, net::bind_allocator(exact_allocator<void>(), std::move(resume)));
+    idle_ = true;
+    worker_.park(*this);
+    std::string().swap(upstream_head_);
+    std::string().swap(client_head_);
+    set_deadline(deadline);
+    stream_.async_read_some(buffer_.prepare(k_head_read_size),
+                            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                              self->buffer_.commit(n);
+                              self->idle_ = false;
+                              self->worker_.unpark(*self);
+                              if (ec || self->closed_ || self->worker_.draining()) return self->close();
+                              self->resume();
+                            });
   }
 }
 

@@ -4,8 +4,9 @@
 // coroutine whose phases read in the order a request lives (README, "Life of a request"):
 //   read_head → check_head → route → read_body → forward (upstream_exchange: acquire_pod
 //   → connect → send_request → read_response_head) → relay_response → finish.
-// Between requests it parks without a coroutine (wait_for_request), so an idle
-// connection costs little memory.
+// Between requests it parks without a coroutine (wait_for_request); over plain TCP the
+// connection leaves the session altogether for the worker's parking lot (parking_lot.hpp),
+// so an idle connection costs little memory.
 // One watchdog timer per session enforces every timeout: it holds the current deadline
 // (deadlines.hpp) and, when it passes, cancels what the session waits on; the phase in
 // progress then answers as the error table says (408, 504) or closes.
@@ -65,13 +66,16 @@ class http_session final : public session_base,
  public:
   using clock = std::chrono::steady_clock;
 
-  // `stream` is connected; over TLS, start() runs the handshake first.
-  http_session(worker& owner, Stream stream);
+  // `stream` is connected; over TLS, start() runs the handshake first. `served_any`: the
+  // connection has carried a request before (a parked connection woken, parking_lot.hpp).
+  http_session(worker& owner, Stream stream, bool served_any = false);
   ~http_session() override;
 
   // Worker thread. Starts waiting for the first request (over TLS, after the handshake);
   // the pending wait owns the session.
   void start();
+  // Worker thread. Serves the request that has arrived on the connection (a wake-up).
+  void resume();
   void on_drain() override;
   void force_close() override;
   void on_overload() override;
@@ -138,6 +142,7 @@ class http_session final : public session_base,
   bool reading_head_ = false;     // in read_head: its deadline shrinks under overload
   bool handshaking_ = false;      // in the TLS handshake: so does its deadline
   bool reset_on_close_ = false;   // the client stopped reading: close with a reset
+  bool handed_over_ = false;      // the connection went to the parking lot: it lives on
 };
 
 }  // namespace ignite::proxy

@@ -14,6 +14,7 @@
 
 #include "common/log.hpp"
 #include "proxy/client_stream.hpp"
+#include "proxy/deadlines.hpp"
 #include "proxy/http_session.hpp"
 #include "proxy/request_context.hpp"
 #include "routing/host.hpp"
@@ -151,6 +152,7 @@ void worker::stop() {
     auto sessions = sessions_;
     for (auto* s : sessions) s->force_close();
     upstream_.close_all();
+    parking_.stop();
     // No ctx_.stop(): every operation was just cancelled, so run() returns once their
     // handlers have run and every session has been destroyed in order.
   });
@@ -296,11 +298,17 @@ net::awaitable<void> worker::accept_loop(tcp_acceptor& acceptor) {
       reject(socket, !std::is_same_v<Stream, tls_stream>);
       continue;
     }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
     if constexpr (std::is_same_v<Stream, tls_stream>) {
       // The handshake is the session's first step (under its timeout).
       std::make_shared<http_session<tls_stream>>(*this, tls_stream(std::move(socket), certificates_->front()))->start();
     } else {
-      std::make_shared<http_session<tcp_socket>>(*this, std::move(socket))->start();
+      // Plain TCP answers are written at once where the socket takes them (write_now).
+      socket.non_blocking(true, ignored);
+      parking_.park(std::move(socket),
+                    deadlines::next_request(std::chrono::steady_clock::now(), false, snapshot_->limits(), overloaded_),
+                    false);
     }
   }
 }

@@ -24,6 +24,7 @@
 #include "proxy/block_recycler.hpp"
 #include "proxy/certificate_set.hpp"
 #include "proxy/io_types.hpp"
+#include "proxy/parking_lot.hpp"
 #include "proxy/request_error.hpp"
 #include "proxy/route_snapshot.hpp"
 #include "proxy/upstream_pool.hpp"
@@ -115,6 +116,8 @@ class worker {
   // wakes (removed). unpark is a no-op for a session not in the list.
   void park(session_base& s) noexcept;
   void unpark(session_base& s) noexcept;
+  // Plain-TCP connections waiting for a request (parking_lot.hpp).
+  parking_lot& parking() noexcept { return parking_; }
 
   // Any thread.
   const worker_stats& stats() const noexcept { return stats_; }
@@ -143,6 +146,7 @@ class worker {
   std::unique_ptr<tcp_acceptor> tls_acceptor_;
   std::shared_ptr<const certificate_set> certificates_;
   upstream_pool upstream_{ctx_};
+  parking_lot parking_{*this};
   block_recycler context_blocks_;
   common::ulid_generator ids_;
   access_log log_;

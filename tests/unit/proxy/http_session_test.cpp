@@ -96,6 +96,44 @@ TEST_F(http_session_test, an_idle_keep_alive_connection_is_closed_after_client_i
   EXPECT_TRUE(test::wait_until([&] { return h_->connections() == 0; }, k_cap));
 }
 
+// Parked connections share one timer (parking_lot.hpp): a deadline parked later but due
+// sooner must still be kept.
+TEST_F(http_session_test, a_new_connection_times_out_before_an_older_idle_one_with_a_later_deadline) {
+  start({{"client_header_timeout_ms", 200}, {"client_idle_timeout_ms", 60000}});
+  auto older = connect();
+  ASSERT_FALSE(older->send(post("first")));
+  ASSERT_TRUE(older->read_response());
+  auto fresh = connect();
+  const auto end = fresh->read_until_closed();
+  EXPECT_TRUE(end.closed()) << "the new connection outlived client_header_timeout: " << end.ec.message();
+  ASSERT_FALSE(older->send(post("again")));
+  const auto r = older->read_response();
+  ASSERT_TRUE(r) << "the idle connection was closed with the new one: " << older->last_error().message();
+  EXPECT_EQ(r->status, 200u);
+}
+
+// Between requests a plain connection keeps only its socket in the parking lot; no session
+// (object, timer, timer wait) stays with it, and the next request is served as before.
+TEST_F(http_session_test, a_plain_connection_between_requests_is_parked_without_its_session) {
+  start({{"client_idle_timeout_ms", 60000}});
+  auto client = connect();
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_FALSE(client->send(post("hi")));
+    auto r = client->read_response();
+    ASSERT_TRUE(r) << client->last_error().message();
+    EXPECT_EQ(r->body, "pod");
+    std::size_t parked = 0;
+    EXPECT_TRUE(test::wait_until(
+        [&] {
+          h_->on_worker_thread([&] { parked = h_->worker().parking().size(); });
+          return parked == 1;
+        },
+        k_cap))
+        << "parked: " << parked;
+    EXPECT_EQ(h_->connections(), 1u);
+  }
+}
+
 TEST_F(http_session_test, a_connection_that_sends_nothing_is_closed_after_client_header_timeout) {
   start({{"client_header_timeout_ms", 150}});
   auto client = connect();
