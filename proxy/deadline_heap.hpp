@@ -22,6 +22,9 @@ class deadline_heap {
   time_point top_at() const noexcept { return heap_.front().at; }
   T& top() const noexcept { return *heap_.front().who; }
 
+  // `t` is in the heap.
+  time_point at(const T& t) const noexcept { return heap_[t.*Index].at; }
+
   // `t` is not in the heap.
   void push(T& t, time_point at) {
     heap_.push_back({at, &t});

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -51,12 +52,13 @@ class session_base {
 
  private:
   friend class worker;
-  std::size_t registry_index_ = 0;  // in worker::sessions_
+  // Kept small: a parked connection (parking_lot.hpp) is little more than this.
+  std::uint32_t registry_index_ = 0;  // in worker::sessions_
+  bool in_idle_list_ = false;
   // Parked between requests: a link in the worker's idle list, oldest first, which the
   // overload manager closes from the front.
   session_base* idle_prev_ = nullptr;
   session_base* idle_next_ = nullptr;
-  bool in_idle_list_ = false;
 };
 
 template <class Stream>

@@ -15,12 +15,8 @@ using tcp = net::ip::tcp;
 
 // ---- a parked connection ------------------------------------------------------------------
 
-parked_connection::parked_connection(parking_lot& lot, tcp_socket socket, clock::time_point deadline, bool served_any)
-    : lot_(lot),
-      socket_(std::move(socket)),
-      deadline_(deadline),
-      heap_index_(decltype(lot.deadlines_)::k_absent),
-      served_any_(served_any) {
+parked_connection::parked_connection(parking_lot& lot, tcp_socket socket, bool served_any)
+    : lot_(lot), socket_(std::move(socket)), heap_index_(decltype(lot.deadlines_)::k_absent), served_any_(served_any) {
   lot_.worker_.attach(*this);
   lot_.worker_.park(*this);
 }
@@ -44,10 +40,12 @@ void parked_connection::force_close() {
 }
 
 void parked_connection::on_overload() {
-  const auto at = deadlines::overloaded(clock::now(), deadline_);
-  if (at == deadline_ || !lot_.deadlines_.contains(*this)) return;
-  deadline_ = at;
-  lot_.deadlines_.move_earlier(*this, at);
+  auto& deadlines = lot_.deadlines_;
+  if (!deadlines.contains(*this)) return;
+  const auto current = deadlines.at(*this);
+  const auto at = deadlines::overloaded(clock::now(), current);
+  if (at == current) return;
+  deadlines.move_earlier(*this, at);
   lot_.arm();
 }
 
@@ -65,15 +63,16 @@ bool parked_connection::try_evict() {
 parking_lot::parking_lot(worker& owner) : worker_(owner), timer_(owner.context().get_executor()) {}
 
 void parking_lot::park(tcp_socket socket, clock::time_point deadline, bool served_any) {
-  auto p = std::make_unique<parked_connection>(*this, std::move(socket), deadline, served_any);
+  auto p = std::make_unique<parked_connection>(*this, std::move(socket), served_any);
   auto& parked = *p;
   deadlines_.push(parked, deadline);
   // The handler owns the parked connection: whatever ends the wait (a request, a close,
   // the deadline, a drain) runs it exactly once. Its allocation is exact (exact_allocator.hpp).
   parked.socket_.async_wait(
       tcp::socket::wait_read,
-      net::bind_allocator(exact_allocator<void>(),
-                          [this, p = std::move(p)](boost::system::error_code ec) mutable { wake(std::move(p), ec); }));
+      net::bind_allocator(exact_allocator<void>(), [p = std::move(p)](boost::system::error_code ec) mutable {
+        p->lot_.wake(std::move(p), ec);
+      }));
   arm();
 }
 

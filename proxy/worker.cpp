@@ -159,13 +159,13 @@ void worker::stop() {
 }
 
 void worker::attach(session_base& s) noexcept {
-  s.registry_index_ = sessions_.size();
+  s.registry_index_ = static_cast<std::uint32_t>(sessions_.size());
   sessions_.push_back(&s);
 }
 
 void worker::detach(session_base& s) noexcept {
   unpark(s);
-  auto i = s.registry_index_;
+  const auto i = s.registry_index_;
   sessions_[i] = sessions_.back();
   sessions_[i]->registry_index_ = i;
   sessions_.pop_back();
