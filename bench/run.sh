@@ -247,36 +247,48 @@ to_ms() {
     printf "%.3f", n }'
 }
 
-# CPU time a process has used so far (all its threads), in clock ticks.
-# CPU time processes have used so far (all their threads), in clock ticks.
-cpu_ticks() { local pid; for pid; do cat "/proc/$pid/stat"; done | awk '{ t += $14 + $15 } END { print t }'; }
+# CPU time processes have used so far (all their threads), in clock ticks: "user system".
+cpu_ticks() { local pid; for pid; do cat "/proc/$pid/stat"; done | awk '{ u += $14; s += $15 } END { print u, s }'; }
 clock_ticks=$(getconf CLK_TCK)
+# TCP segments the machine has sent so far (all of them: on loopback each is also received).
+tcp_segments() { awk '$1 == "Tcp:" && $11 ~ /^[0-9]+$/ { print $11 }' /proc/net/snmp; }
 
-# Runs wrk and leaves "name rps p50_ms p99_ms requests_per_cpu_second [errors]" in
-# wrk_result. Requests per CPU-second of the proxy under test is the figure that other
-# load on the machine disturbs least. wrk runs in the background and is waited for:
+# Runs wrk and leaves "name rps p50_ms p99_ms requests_per_cpu_second user_us sys_us
+# segments [errors]" in wrk_result (segments: TCP segments per request, machine-wide, so
+# wrk's and the backend's too; a pure ACK is a segment that carries no request). Requests per CPU-second of the proxy under test is the figure
+# that other load on the machine disturbs least; its split into user and system (kernel)
+# microseconds per request shows where the time goes. wrk runs in the background and is waited for:
 # bash defers a Ctrl-C trap until a foreground child exits, and wrk survives Ctrl-C (it
 # prints its stats instead), so a foreground wrk would let the script carry on.
 wrk_result=""
 run_wrk() {
-  local name=$1 port=$2 pid=$3 length=$4 out=$scratch/wrk.out ticks_before ticks
+  local name=$1 port=$2 pid=$3 length=$4 out=$scratch/wrk.out user_before sys_before user sys ticks
   # shellcheck disable=SC2086 # pid: one or more (nginx's workers)
-  ticks_before=$(cpu_ticks $pid)
+  read -r user_before sys_before <<<"$(cpu_ticks $pid)"
+  local segments_before segments
+  segments_before=$(tcp_segments)
   wrk -t"$wrk_threads" -c"$connections" -d"$length" --latency -s "$scratch/post.lua" \
     "http://127.0.0.1:$port/" >"$out" 2>&1 &
   pids+=("$!")
   wait "$!" || die "wrk against $name failed: $(cat "$out")"
   # shellcheck disable=SC2086
-  ticks=$(($(cpu_ticks $pid) - ticks_before))
-  local rps requests p50 p99 per_cpu errors
+  read -r user sys <<<"$(cpu_ticks $pid)"
+  segments=$(($(tcp_segments) - segments_before))
+  user=$((user - user_before))
+  sys=$((sys - sys_before))
+  ticks=$((user + sys))
+  local rps requests p50 p99 per_cpu user_us sys_us errors
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$out")
   [ -n "$rps" ] || die "wrk against $name printed no result: $(cat "$out")"
   requests=$(awk '/requests in/ { print $1 }' "$out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")
   per_cpu=$(awk -v r="$requests" -v t="$ticks" -v hz="$clock_ticks" 'BEGIN { printf "%.0f", (t > 0 ? r * hz / t : 0) }')
+  user_us=$(awk -v r="$requests" -v t="$user" -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t * 1e6 / hz / r }')
+  sys_us=$(awk -v r="$requests" -v t="$sys" -v hz="$clock_ticks" 'BEGIN { printf "%.2f", t * 1e6 / hz / r }')
+  segments=$(awk -v r="$requests" -v s="$segments" 'BEGIN { printf "%.2f", s / r }')
   errors=$(grep -E 'Non-2xx|Socket errors' "$out" | tr -s ' ' | paste -sd';' || true)
-  wrk_result="$name $rps $p50 $p99 $per_cpu ${errors:-}"
+  wrk_result="$name $rps $p50 $p99 $per_cpu $user_us $sys_us $segments ${errors:-}"
 }
 
 say ""
@@ -285,35 +297,39 @@ port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port
 pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_workers" ;; haproxy) echo "$haproxy_pid" ;; esac; }
 if [ -n "$baseline_bin" ]; then say "  before: $baseline_what, taking turns with this tree's (proxy)"; fi
 for target in "${targets[@]}"; do run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$warmup"; done
-printf '  %-6s %-6s %12s %10s %10s %14s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec"
+printf '  %-6s %-6s %12s %10s %10s %14s %10s %10s %10s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec" \
+  "user µs" "sys µs" "segments"
 results=()
 for ((r = 1; r <= rounds; r++)); do
   for target in "${targets[@]}"; do
     run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$duration"
     results+=("$wrk_result")
-    read -r _ rps p50 p99 per_cpu errors <<<"$wrk_result"
-    printf '  %-6s %-6s %12.0f %10.3f %10.3f %14s  %s\n' "$r" "$target" "$rps" "$p50" "$p99" "$per_cpu" "${errors:-}"
+    read -r _ rps p50 p99 per_cpu user_us sys_us segments errors <<<"$wrk_result"
+    printf '  %-6s %-6s %12.0f %10.3f %10.3f %14s %10s %10s %10s  %s\n' "$r" "$target" "$rps" "$p50" "$p99" "$per_cpu" \
+      "$user_us" "$sys_us" "$segments" "${errors:-}"
   done
 done
 
 printf '%s\n' "${results[@]}" | awk '
-  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; cpu[$1] += $5 }
+  { n[$1]++; rps[$1] += $2; p50[$1] += $3; p99[$1] += $4; cpu[$1] += $5; usr[$1] += $6; sys[$1] += $7; seg[$1] += $8 }
+  function mean(t, label) {
+    printf "  %-13s %12.0f %10.3f %10.3f %14.0f %10.2f %10.2f %10.2f\n", label, rps[t], p50[t], p99[t], cpu[t], usr[t],
+      sys[t], seg[t]
+  }
+  function ratio(t, label, note) {
+    printf "  %-13s %12.3f %10.2f %10.2f %14.3f %10.2f %10.2f %10.2f%s\n", label, rps["proxy"] / rps[t],
+      p50["proxy"] / p50[t], p99["proxy"] / p99[t], cpu["proxy"] / cpu[t], usr["proxy"] / usr[t], sys["proxy"] / sys[t],
+      seg["proxy"] / seg[t], note
+  }
   END {
-    for (t in n) { rps[t] /= n[t]; p50[t] /= n[t]; p99[t] /= n[t]; cpu[t] /= n[t] }
-    printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean proxy", rps["proxy"], p50["proxy"], p99["proxy"], cpu["proxy"]
-    if (n["before"])
-      printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean before", rps["before"], p50["before"], p99["before"], cpu["before"]
-    printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean nginx", rps["nginx"], p50["nginx"], p99["nginx"], cpu["nginx"]
-    printf "  %-13s %12.0f %10.3f %10.3f %14.0f\n", "mean haproxy", rps["haproxy"], p50["haproxy"], p99["haproxy"], cpu["haproxy"]
-    if (n["before"])
-      printf "  %-13s %12.3f %10.2f %10.2f %14.3f   (this tree against the baseline)\n", "proxy/before",
-        rps["proxy"] / rps["before"], p50["proxy"] / p50["before"], p99["proxy"] / p99["before"], cpu["proxy"] / cpu["before"]
-    printf "  %-13s %12.2f %10.2f %10.2f %14.2f   (higher is better for rps and req/CPU-sec, lower for latency)\n",
-      "proxy/nginx", rps["proxy"] / rps["nginx"], p50["proxy"] / p50["nginx"], p99["proxy"] / p99["nginx"],
-      cpu["proxy"] / cpu["nginx"]
-    printf "  %-13s %12.2f %10.2f %10.2f %14.2f\n",
-      "proxy/haproxy", rps["proxy"] / rps["haproxy"], p50["proxy"] / p50["haproxy"], p99["proxy"] / p99["haproxy"],
-      cpu["proxy"] / cpu["haproxy"]
+    for (t in n) { rps[t] /= n[t]; p50[t] /= n[t]; p99[t] /= n[t]; cpu[t] /= n[t]; usr[t] /= n[t]; sys[t] /= n[t]; seg[t] /= n[t] }
+    mean("proxy", "mean proxy")
+    if (n["before"]) mean("before", "mean before")
+    mean("nginx", "mean nginx")
+    mean("haproxy", "mean haproxy")
+    if (n["before"]) ratio("before", "proxy/before", "   (this tree against the baseline)")
+    ratio("nginx", "proxy/nginx", "   (higher is better for rps and req/CPU-sec, lower for the rest)")
+    ratio("haproxy", "proxy/haproxy", "")
   }'
 
 stop_all
