@@ -23,7 +23,7 @@ std::string error_of(F&& f) {
   return {};
 }
 
-const principal k_operator{.is_operator = true};
+const principal k_operator{.is_operator = true, .org = {}, .token_id = {}};
 const principal k_acme{.is_operator = false, .org = "acme-corp", .token_id = "t1"};
 
 TEST(parse_body, an_empty_body_is_an_empty_object) { EXPECT_EQ(parse_body(""), json::object()); }
