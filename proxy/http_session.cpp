@@ -109,11 +109,8 @@ http_session<Stream>::~http_session() {
 }
 
 template <class Stream>
-void http_session<Stream>::start() {
-  if constexpr (client_stream<Stream>::is_tls)
-    handshake();
-  else
-    wait_for_request(clock::now());
+void http_session<Stream>::start() requires client_stream<Stream>::is_tls {
+  handshake();
 }
 
 template <class Stream>

@@ -73,9 +73,9 @@ class http_session final : public session_base,
   http_session(worker& owner, Stream stream, bool served_any = false);
   ~http_session() override;
 
-  // Worker thread. Starts waiting for the first request (over TLS, after the handshake);
-  // the pending wait owns the session.
-  void start();
+  // Worker thread, TLS: runs the handshake, then waits for the first request; the pending
+  // operation owns the session. (A plain connection begins in the parking lot.)
+  void start() requires client_stream<Stream>::is_tls;
   // Worker thread. Serves the request that has arrived on the connection (a wake-up).
   void resume();
   void on_drain() override;
