@@ -6,15 +6,12 @@
 //
 // Prints "bench_backend listening on 127.0.0.1:PORT" on stdout once it accepts, and
 // "bench_backend served N requests on M connections" when SIGINT/SIGTERM stops it.
+#include "loopback.hpp"
 #include "request_framer.hpp"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,31 +44,7 @@ struct connection {
   bool want_write = false;
 };
 
-[[noreturn]] void die(const char* what) {
-  std::fprintf(stderr, "bench_backend: %s: %s\n", what, std::strerror(errno));
-  std::exit(1);
-}
-
-int listen_on(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) die("socket");
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);  // loopback only: this is a benchmark toy
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) die("bind");
-  if (::listen(fd, SOMAXCONN) < 0) die("listen");
-  return fd;
-}
-
-std::uint16_t bound_port(int fd) {
-  sockaddr_in addr{};
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  return ntohs(addr.sin_port);
-}
+[[noreturn]] void die(const char* what) { bench::die("bench_backend", what); }
 
 // The single-threaded event loop; connections are indexed by their fd.
 class server {
@@ -195,17 +168,11 @@ int main(int argc, char** argv) {
   }
 
   // Signals arrive as readable events, so stopping is just another turn of the loop.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
-  const int signal_fd = ::signalfd(-1, &stop_signals, SFD_CLOEXEC | SFD_NONBLOCK);
-  ::signal(SIGPIPE, SIG_IGN);  // a peer that left mid-write is an error code, not a death
+  const int signal_fd = bench::stop_signal_fd();
 
-  const int listen_fd = listen_on(static_cast<std::uint16_t>(port));
+  const int listen_fd = bench::listen_on_loopback("bench_backend", static_cast<std::uint16_t>(port));
   server s{listen_fd, signal_fd};
-  std::printf("bench_backend listening on 127.0.0.1:%u\n", unsigned{bound_port(listen_fd)});
+  std::printf("bench_backend listening on 127.0.0.1:%u\n", unsigned{bench::bound_port(listen_fd)});
   std::fflush(stdout);
   s.run();
   std::printf("bench_backend served %llu requests on %llu connections\n", static_cast<unsigned long long>(s.requests()),
