@@ -9,7 +9,10 @@
 #   1. idle connection memory: RSS before and after BENCH_IDLE_CONNECTIONS clients have
 #      each made one request and then sit idle on a keep-alive connection;
 #   2. throughput and latency: wrk POSTing a small JSON body, the targets taking turns
-#      (proxy, nginx, haproxy, proxy, ...) so drift in the machine's load hits all alike.
+#      (proxy, nginx, haproxy, relay, proxy, ...) so drift in the machine's load hits all
+#      alike. "relay" is relay_floor.cpp, the least a proxy can do (bytes copied between a
+#      client connection and its own backend connection, nothing parsed or logged): the
+#      floor, what any proxy could reach on this machine, printed for reference.
 # This is the data-plane bench: cold starts (handoff, bursts) are bench/coldstart.sh's.
 # Each gets BENCH_THREADS worker threads (processes for nginx) and writes an access log
 # line per request (nginx to a file with a 64 KiB buffer, as the proxy batches its own
@@ -69,7 +72,7 @@ install_tools() {
 }
 
 install_tools
-build ignite-proxy bench_backend idle_clients
+build ignite-proxy bench_backend idle_clients relay_floor
 nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
 proxy_bin=$build_dir/ignite-proxy
 
@@ -98,6 +101,7 @@ elif [ -n "$baseline_rev" ]; then
   baseline_what="ignite-proxy of $baseline_rev ($baseline_sha)"
 fi
 backend_bin=$build_dir/bench/bench_backend
+relay_bin=$build_dir/bench/relay_floor
 idle_bin=$build_dir/bench/idle_clients
 
 # Every idle client costs a descriptor here and two in the proxy under test.
@@ -166,6 +170,14 @@ haproxy -db -f "$scratch/haproxy.cfg" >"$scratch/haproxy.log" 2>&1 &
 haproxy_pid=$!
 pids+=("$haproxy_pid")
 wait_until 10 port_open "$haproxy_port" || die "haproxy did not start: $(tail -n 5 "$scratch/haproxy.log")"
+
+# The floor is one thread: it stands beside one-worker runs only.
+if ((threads == 1)); then targets+=(relay); fi
+"$relay_bin" "$backend_port" >"$scratch/relay.out" 2>&1 &
+relay_pid=$!
+pids+=("$relay_pid")
+wait_until 10 grep -qs 'listening on' "$scratch/relay.out" || die "relay_floor did not start: $(cat "$scratch/relay.out")"
+relay_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/relay.out")
 
 # Both must answer the benchmark request with the backend's 200 and an execution id
 # before any number is worth printing.
@@ -293,8 +305,8 @@ run_wrk() {
 
 say ""
 say "Throughput: wrk -t$wrk_threads -c$connections -d$duration, POST / with a ${#body}-byte JSON body, $rounds rounds each"
-port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port" ;; nginx) echo "$nginx_port" ;; haproxy) echo "$haproxy_port" ;; esac; }
-pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_workers" ;; haproxy) echo "$haproxy_pid" ;; esac; }
+port_of() { case $1 in proxy) echo "$proxy_port" ;; before) echo "$baseline_port" ;; nginx) echo "$nginx_port" ;; haproxy) echo "$haproxy_port" ;; relay) echo "$relay_port" ;; esac; }
+pid_of() { case $1 in proxy) echo "$proxy_pid" ;; before) echo "$baseline_pid" ;; nginx) echo "$nginx_workers" ;; haproxy) echo "$haproxy_pid" ;; relay) echo "$relay_pid" ;; esac; }
 if [ -n "$baseline_bin" ]; then say "  before: $baseline_what, taking turns with this tree's (proxy)"; fi
 for target in "${targets[@]}"; do run_wrk "$target" "$(port_of "$target")" "$(pid_of "$target")" "$warmup"; done
 printf '  %-6s %-6s %12s %10s %10s %14s %10s %10s %10s\n' round target "requests/s" "p50 ms" "p99 ms" "req/CPU-sec" \
@@ -327,9 +339,16 @@ printf '%s\n' "${results[@]}" | awk '
     if (n["before"]) mean("before", "mean before")
     mean("nginx", "mean nginx")
     mean("haproxy", "mean haproxy")
+    if (n["relay"]) mean("relay", "mean relay")
     if (n["before"]) ratio("before", "proxy/before", "   (this tree against the baseline)")
     ratio("nginx", "proxy/nginx", "   (higher is better for rps and req/CPU-sec, lower for the rest)")
     ratio("haproxy", "proxy/haproxy", "")
+    if (!n["relay"]) exit
+    ratio("relay", "proxy/relay", "   (against the floor: a relay that does nothing else)")
+    # What the floor leaves to gain: the most any proxy doing more than copying bytes
+    # could reach against nginx here, at zero cost of its own.
+    printf "  %-13s %12.3f %10s %10s %14.3f %10.2f %10.2f\n", "relay/nginx", rps["relay"] / rps["nginx"], "", "",
+      cpu["relay"] / cpu["nginx"], usr["relay"] / usr["nginx"], sys["relay"] / sys["nginx"]
   }'
 
 stop_all
