@@ -122,12 +122,16 @@ pids+=("$!")
 wait_until 10 grep -qs 'listening on' "$scratch/backend.out" || die "bench_backend did not start"
 backend_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/backend.out")
 
+# max_connections as nginx's worker_connections (bench/lib.sh): with the default 10,000,
+# 9,000 idle clients would put the proxy's overload manager to work, closing idle
+# connections while their memory is measured.
 cat >"$scratch/proxy.json" <<EOF
 {
   "domain": "ignite.dodil.cloud",
   "listen": { "http": "127.0.0.1:0", "admin": "127.0.0.1:0" },
   "threads": $threads,
   "state_file": "$scratch/state.json",
+  "limits": { "max_connections": 16384 },
   "apps": [
     { "org": "acme-corp", "name": "bench", "active_version": 1,
       "versions": [ { "version": 1, "endpoints": ["127.0.0.1:$backend_port"] } ] }
