@@ -179,6 +179,7 @@ server::server(std::filesystem::path config_path, routing::config cfg)
       https_acceptors_.push_back(share_listener(workers_.back()->context(), *https_listener));
     }
   }
+  for (auto& w : workers_) shared_.workers.push_back(w.get());
   admin_ = std::make_unique<admin::admin_server>(*plane_, snapshot, [this]() -> std::string {
     if (draining_) return "draining";
     if (!ready_) return "starting";
@@ -195,6 +196,7 @@ server::~server() {
   if (admin_) admin_->stop();
   for (auto& w : workers_) w->stop();
   for (auto& w : workers_) w->join();
+  shared_.workers.clear();
   workers_.clear();
 }
 

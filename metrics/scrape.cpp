@@ -101,6 +101,10 @@ std::string render(const scrape& s) {
                           .Name("ignite_connections_active")
                           .Help("Open client connections, by listener")
                           .Register(registry);
+  auto& worker_connections = prometheus::BuildGauge()
+                                 .Name("ignite_worker_connections")
+                                 .Help("Open client connections per worker thread: how evenly they are spread")
+                                 .Register(registry);
   auto& rejected = prometheus::BuildCounter()
                        .Name("ignite_rejected_total")
                        .Help("Requests and connections refused because a limit or rule tripped, by reason")
@@ -168,6 +172,9 @@ std::string render(const scrape& s) {
   std::uint64_t body_min_rate = 0, send_timeouts = 0;
   bool overloaded = false;
   std::array<std::uint64_t, std::tuple_size_v<decltype(proxy::worker_stats::tls_handshake_failures)>> tls{};
+  for (std::size_t i = 0; i < s.workers.size(); ++i)
+    worker_connections.Add({{"worker", std::to_string(i)}})
+        .Set(static_cast<double>(load(s.workers[i]->open_connections)));
   for (const auto* w : s.workers) {
     for (std::size_t f = 0; f < tls.size(); ++f) tls[f] += load(w->tls_handshake_failures[f]);
     for (std::size_t c = 0; c < unmatched.size(); ++c) unmatched[c] += load(w->unmatched[c]);

@@ -1,9 +1,11 @@
 #include "proxy/worker.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <string>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -161,6 +163,7 @@ void worker::stop() {
 void worker::attach(session_base& s) noexcept {
   s.registry_index_ = static_cast<std::uint32_t>(sessions_.size());
   sessions_.push_back(&s);
+  stats_.open_connections.store(sessions_.size(), std::memory_order_relaxed);
 }
 
 void worker::detach(session_base& s) noexcept {
@@ -169,6 +172,7 @@ void worker::detach(session_base& s) noexcept {
   sessions_[i] = sessions_.back();
   sessions_[i]->registry_index_ = i;
   sessions_.pop_back();
+  stats_.open_connections.store(sessions_.size(), std::memory_order_relaxed);
   if (overloaded_) update_overload(shared_.connections.load(std::memory_order_relaxed));
   if (draining_ && sessions_.empty() && shared_.on_worker_drained) shared_.on_worker_drained();
 }
@@ -277,8 +281,81 @@ net::awaitable<void> worker::linger(tcp_socket socket) {
   --lingering_;
 }
 
+// ---- spreading connections over the workers ------------------------------------------
+//
+// The workers share one listening socket, and whichever is awake first accepts: a burst
+// of keep-alive connections (a load balancer's, a client's pool) can land mostly on one
+// worker and stay there, so that it runs flat out while the other idles (seen: 95% and
+// 11% of a core under wrk). So the worker that accepts a connection gives it to the
+// worker with the fewest open connections, itself on a tie (HAProxy spreads accepted
+// connections over its threads the same way). The move costs the connection an
+// epoll_ctl out and one in, once. Per-worker listening sockets (SO_REUSEPORT) would
+// spread them by the kernel's hash instead, but would let a second instance of the proxy
+// bind the same port and silently take part of the traffic (app/server.cpp).
+
+worker& worker::least_loaded() noexcept {
+  worker* best = this;
+  auto best_load = load();
+  for (auto* w : shared_.workers) {
+    if (const auto l = w->load(); l < best_load) {
+      best = w;
+      best_load = l;
+    }
+  }
+  return *best;
+}
+
+template <class Stream>
+void worker::hand_over(int fd, tcp protocol) {
+  incoming_.fetch_add(1, std::memory_order_relaxed);
+  // The descriptor is closed if this worker's loop is gone before the handler runs.
+  struct descriptor {
+    int fd;
+    explicit descriptor(int f) : fd(f) {}
+    descriptor(descriptor&& o) noexcept : fd(std::exchange(o.fd, -1)) {}
+    descriptor(const descriptor&) = delete;
+    ~descriptor() {
+      if (fd >= 0) ::close(fd);
+    }
+  };
+  net::post(ctx_, [this, d = descriptor(fd), protocol]() mutable {
+    incoming_.fetch_sub(1, std::memory_order_relaxed);
+    tcp_socket socket(ctx_.get_executor());
+    boost::system::error_code ec;
+    socket.assign(protocol, d.fd, ec);
+    if (ec) return;
+    d.fd = -1;
+    take<Stream>(std::move(socket));
+  });
+}
+
+template <class Stream>
+void worker::take(tcp_socket socket) {
+  boost::system::error_code ignored;
+  // Handed over while this worker began to drain: closed, as its listener would have.
+  if (draining_) return socket.close(ignored);
+  if (!admit()) {
+    // A TLS client cannot read a plain-text 503 before its handshake: it is closed.
+    reject(socket, !std::is_same_v<Stream, tls_stream>);
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ignored);
+  if constexpr (std::is_same_v<Stream, tls_stream>) {
+    // The handshake is the session's first step (under its timeout).
+    std::make_shared<http_session<tls_stream>>(*this, tls_stream(std::move(socket), certificates_->front()))->start();
+  } else {
+    // Plain TCP answers are written at once where the socket takes them (write_now).
+    socket.non_blocking(true, ignored);
+    parking_.park(std::move(socket),
+                  deadlines::next_request(std::chrono::steady_clock::now(), false, snapshot_->limits(), overloaded_),
+                  false);
+  }
+}
+
 template <class Stream>
 net::awaitable<void> worker::accept_loop(tcp_acceptor& acceptor) {
+  boost::system::error_code ignored;
+  const auto protocol = acceptor.local_endpoint(ignored).protocol();
   for (;;) {
     auto [ec, socket] = co_await acceptor.async_accept(net::as_tuple(net::use_awaitable));
     if (ec == net::error::operation_aborted || !acceptor.is_open()) co_return;
@@ -293,23 +370,17 @@ net::awaitable<void> worker::accept_loop(tcp_acceptor& acceptor) {
       continue;
     }
     worker_stats::bump(stats_.connections_accepted);
-    if (!admit()) {
-      // A TLS client cannot read a plain-text 503 before its handshake: it is closed.
-      reject(socket, !std::is_same_v<Stream, tls_stream>);
+    auto& to = least_loaded();
+    if (&to == this) {
+      take<Stream>(std::move(socket));
       continue;
     }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
-    if constexpr (std::is_same_v<Stream, tls_stream>) {
-      // The handshake is the session's first step (under its timeout).
-      std::make_shared<http_session<tls_stream>>(*this, tls_stream(std::move(socket), certificates_->front()))->start();
-    } else {
-      // Plain TCP answers are written at once where the socket takes them (write_now).
-      socket.non_blocking(true, ignored);
-      parking_.park(std::move(socket),
-                    deadlines::next_request(std::chrono::steady_clock::now(), false, snapshot_->limits(), overloaded_),
-                    false);
+    const int fd = socket.release(ec);  // out of this worker's epoll set
+    if (ec) {
+      socket.close(ignored);
+      continue;
     }
+    to.hand_over<Stream>(fd, protocol);
   }
 }
 

@@ -54,11 +54,16 @@ struct worker_stats {
   std::atomic<std::uint64_t> tls_handshakes{0};
   std::array<std::atomic<std::uint64_t>, 6> tls_handshake_failures{};  // by tls_failure
   std::atomic<std::uint64_t> sni_prewarms{0};  // pods started because a ClientHello named the app
+  // Client connections this worker serves now, waiting or busy, plain and TLS: what new
+  // connections are spread by (worker::least_loaded).
+  std::atomic<std::uint64_t> open_connections{0};
 
   static void bump(std::atomic<std::uint64_t>& c, std::uint64_t by = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
   }
 };
+
+class worker;
 
 // State shared by all workers of one server.
 struct shared_state {
@@ -66,6 +71,9 @@ struct shared_state {
   std::atomic<std::size_t> tls_connections{0};  // of which TLS, for /metrics
   std::function<void()> on_worker_drained;      // called on a worker thread
   access_log_sink* access_sink = nullptr;       // null: request lines go to stderr
+  // Every worker of the server, set before any starts: a connection accepted by one goes
+  // to the least loaded (worker::least_loaded). Empty: each keeps what it accepts.
+  std::vector<worker*> workers;
 };
 
 class worker {
@@ -126,6 +134,18 @@ class worker {
  private:
   template <class Stream>
   boost::asio::awaitable<void> accept_loop(tcp_acceptor& acceptor);
+  // A new connection, on this worker: admitted (or refused), then served.
+  template <class Stream>
+  void take(tcp_socket socket);
+  // Any thread: a connection another worker accepted, moved here by its descriptor.
+  template <class Stream>
+  void hand_over(int fd, boost::asio::ip::tcp protocol);
+  // The worker, this one on a tie, with the fewest connections counting those handed
+  // to it and not yet taken.
+  worker& least_loaded() noexcept;
+  std::uint64_t load() const noexcept {
+    return stats_.open_connections.load(std::memory_order_relaxed) + incoming_.load(std::memory_order_relaxed);
+  }
   void close_acceptors();
   void run();
   // The overload manager (Envoy's, in small), run per accepted connection: whether it
@@ -156,7 +176,8 @@ class worker {
   session_base* idle_tail_ = nullptr;
   bool draining_ = false;
   bool overloaded_ = false;
-  std::size_t lingering_ = 0;  // refused connections waiting for their client to close
+  std::size_t lingering_ = 0;               // refused connections waiting for their client to close
+  std::atomic<std::uint64_t> incoming_{0};  // handed over by other workers, not yet taken
   std::thread thread_;
 };
 

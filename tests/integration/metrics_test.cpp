@@ -4,6 +4,7 @@
 // a hostile client trips shows, and so do failed TLS handshakes, by reason.
 #include <openssl/ssl.h>
 
+#include <cmath>
 #include <csignal>
 #include <map>
 #include <memory>
@@ -156,6 +157,36 @@ TEST_F(metrics_test, open_connections_are_a_gauge) {
   a->close();
   b->close();
   ASSERT_TRUE(wait_value("ignite_connections_active", {{"listener", "http"}}, 0)) << last_;
+}
+
+// The workers share one listening socket, so whichever is awake accepts; each accepted
+// connection still goes to the worker with the fewest, and a pool of keep-alive
+// connections ends up spread evenly over them.
+TEST_F(metrics_test, connections_are_spread_evenly_over_the_workers) {
+  auto cfg = greeter_config();
+  cfg["threads"] = 2;
+  start_with_admin(cfg);
+  constexpr int k_connections = 20;
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (int i = 0; i < k_connections; ++i) {
+    clients.push_back(connect());
+    ASSERT_FALSE(clients.back()->send(post(k_host, "{}")));
+    const auto r = clients.back()->read_response();
+    ASSERT_TRUE(r) << i << ": " << clients.back()->last_error().message();
+    ASSERT_EQ(r->status, 200u);
+  }
+  ASSERT_TRUE(wait_value("ignite_connections_active", {{"listener", "http"}}, k_connections)) << last_;
+  std::optional<double> first, second;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        last_ = scrape();
+        first = value(last_, "ignite_worker_connections", {{"worker", "0"}});
+        second = value(last_, "ignite_worker_connections", {{"worker", "1"}});
+        return first && second && *first + *second == k_connections;
+      },
+      k_cap))
+      << last_;
+  EXPECT_LE(std::abs(*first - *second), 1) << "worker 0 holds " << *first << ", worker 1 " << *second;
 }
 
 TEST_F(metrics_test, a_removed_apps_series_vanish_and_reloads_are_counted) {
