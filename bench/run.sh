@@ -176,12 +176,15 @@ pids+=("$haproxy_pid")
 wait_until 10 port_open "$haproxy_port" || die "haproxy did not start: $(tail -n 5 "$scratch/haproxy.log")"
 
 # The floor is one thread: it stands beside one-worker runs only.
-if ((threads == 1)); then targets+=(relay); fi
-"$relay_bin" "$backend_port" >"$scratch/relay.out" 2>&1 &
-relay_pid=$!
-pids+=("$relay_pid")
-wait_until 10 grep -qs 'listening on' "$scratch/relay.out" || die "relay_floor did not start: $(cat "$scratch/relay.out")"
-relay_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/relay.out")
+relay_port="" relay_pid=""
+if ((threads == 1)); then
+  "$relay_bin" "$backend_port" >"$scratch/relay.out" 2>&1 &
+  relay_pid=$!
+  pids+=("$relay_pid")
+  wait_until 10 grep -qs 'listening on' "$scratch/relay.out" || die "relay_floor did not start: $(cat "$scratch/relay.out")"
+  relay_port=$(sed -n 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$scratch/relay.out")
+  targets+=(relay)
+fi
 
 # Both must answer the benchmark request with the backend's 200 and an execution id
 # before any number is worth printing.
