@@ -1,5 +1,7 @@
 #include "proxy/upstream_exchange.hpp"
 
+#include <poll.h>
+
 #include <algorithm>
 #include <cstring>
 #include <span>
@@ -51,6 +53,12 @@ request_error timed_out(const coldstart::version_pool& pool, const routing::limi
   return request_error::from_pod(proxy_error::cold_start_timeout, true, std::move(r.message), std::move(r.detail));
 }
 
+// The connect in progress on `socket` has its answer: connected, or failed (refused,
+// reset). poll(2) says so without waiting.
+bool connect_answered(tcp_socket& socket) noexcept {
+  pollfd p{socket.native_handle(), POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & (POLLOUT | POLLERR | POLLHUP));
+}
 }  // namespace
 
 upstream_exchange::upstream_exchange(upstream_pool& connections, coldstart::version_pool& pool,
@@ -76,6 +84,11 @@ upstream_exchange::~upstream_exchange() {
 }
 
 void upstream_exchange::cancel(cancel_reason why) {
+  // A worker busy with many connections runs a connect's completion late, after the
+  // connect window's timeout: a connect the pod has already answered (accepted, or
+  // refused) is not lost. Closing it would count a loss, halve the window and make the
+  // request connect again; its completion, already due, says what happened.
+  if (why == cancel_reason::timeout && connecting_ && conn_ && connect_answered(conn_->socket)) return;
   cancelled_ = why;
   if (held_) held_->wake().cancel();
   if (connect_waiter_) connect_waiter_->wake.cancel();
@@ -170,7 +183,9 @@ net::awaitable<request_error> upstream_exchange::connect() {
       conn_->socket.open(grant_.address.protocol(), ec);
       if (!ec) {
         dog_.set_deadline(std::min(lost_at, pod_deadline));
+        connecting_ = true;
         std::tie(ec) = co_await conn_->socket.async_connect(grant_.address, k_use);
+        connecting_ = false;
       }
       const auto now = clock::now();
       if (!ec) {

@@ -140,6 +140,7 @@ class upstream_exchange {
   cancel_reason cancelled_ = cancel_reason::none;
   bool cold_start_ = false;
   bool done_ = false;
+  bool connecting_ = false;  // a connect is under way (cancel() looks before it closes)
 };
 
 }  // namespace ignite::proxy

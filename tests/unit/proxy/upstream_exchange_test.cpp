@@ -18,6 +18,7 @@
 #include "proxy/upstream_exchange.hpp"
 #include "support/fake_pod.hpp"
 #include "support/refused_port.hpp"
+#include "support/wait_until.hpp"
 #include "unit/coldstart/pool_doubles.hpp"
 
 namespace ignite::proxy {
@@ -160,6 +161,40 @@ TEST_F(upstream_exchange_test, a_second_exchange_reuses_the_pooled_connection) {
   EXPECT_EQ(pod_.connections_with_requests(), 1u);
   EXPECT_EQ(connections_.stats().reuses.load(), 1u);
   EXPECT_EQ(connections_.stats().connects.load(), 1u);
+}
+
+// A busy worker runs a connect's completion late: the connect window's timeout can fire
+// when the pod has already accepted. That connect was not lost: it is kept, and the
+// window, which a loss would halve, is left as it was.
+TEST_F(upstream_exchange_test, a_connect_answered_before_its_timeout_ran_is_not_a_loss) {
+  auto pool = static_pool(pod_);
+  auto& x = exchange(*pool);
+  std::optional<request_error> result;
+  net::co_spawn(ctx_, x.connect(), [&](std::exception_ptr, request_error r) { result = std::move(r); });
+  // Run until the connect is under way (its deadline given), then not at all: the
+  // kernel completes it, and its completion waits, as on a worker busy elsewhere.
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        ctx_.poll_one();
+        return !dog_.deadlines.empty();
+      },
+      2000ms));
+  ASSERT_TRUE(test::wait_until([&] { return pod_.connection_count() == 1; }, 2000ms));
+  const auto window = connections_.window_of(loopback(pod_.port()))->window();
+  x.cancel(upstream_exchange::cancel_reason::timeout);  // what the watchdog does at the deadline
+  ASSERT_TRUE(test::wait_until(
+      [&] {
+        ctx_.poll_one();
+        return result.has_value();
+      },
+      2000ms));
+  EXPECT_FALSE(*result) << result->message;
+  EXPECT_EQ(connections_.stats().connects.load(), 1u);
+  EXPECT_EQ(pod_.connection_count(), 1u) << "the connect was retried: it was taken for lost";
+  EXPECT_GE(connections_.window_of(loopback(pod_.port()))->window(), window);
+  ASSERT_FALSE(run(x.send_request(k_head, "hi")));
+  ASSERT_FALSE(run(x.read_response_head()));
+  EXPECT_EQ(x.response().get().result_int(), 200u);
 }
 
 TEST_F(upstream_exchange_test, a_held_request_gets_the_pod_that_starts_and_is_a_cold_start) {
